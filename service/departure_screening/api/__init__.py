@@ -1,0 +1,1 @@
+"""The gRPC boundary: validation, proto ↔ domain translation and the servicer."""

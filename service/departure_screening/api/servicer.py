@@ -1,0 +1,159 @@
+"""``ScreeningService``: translate proto ↔ domain, map domain errors to status codes."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable, Collection, Iterator
+from typing import Any, TypeVar
+
+import grpc
+from grpc_status import rpc_status
+
+from departure_screening.api import convert, validation
+from departure_screening.api.status import code_name, status_for
+from departure_screening.errors import InvalidArgument, ScreeningError, StoreUnavailable
+from departure_screening.metrics import Metrics
+from departure_screening.screener import Screener, utc_now
+from departure_screening.v1 import screening_pb2 as pb
+from departure_screening.v1 import screening_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+# How often a WatchAlerts stream checks that its client is still there.
+WATCH_POLL_SECONDS = 0.5
+
+
+class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
+    def __init__(self, screener: Screener, checkpoints: Collection[str], metrics: Metrics) -> None:
+        self._screener = screener
+        self._checkpoints = frozenset(checkpoints)
+        self._metrics = metrics
+
+    # -- helpers -------------------------------------------------------------
+
+    def _unary(self, method: str, context: grpc.ServicerContext, call: Callable[[], R]) -> R:
+        """Run ``call``; count the outcome; turn a domain error into its status."""
+        try:
+            result = call()
+        except ScreeningError as error:
+            status = status_for(error)
+            self._count(method, code_name(status.code))
+            context.abort_with_status(rpc_status.to_status(status))
+            raise  # abort_with_status raises; this is for type checkers
+        except Exception:
+            log.exception("%s failed", method)
+            self._count(method, "INTERNAL")
+            context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            raise
+        self._count(method, "OK")
+        return result
+
+    def _count(self, method: str, code: str) -> None:
+        self._metrics.rpc_requests.labels(method, code).inc()
+
+    def _screen_one(
+        self, request: pb.ScreenRequest | pb.ScreenManifestRequest, method: str
+    ) -> pb.Assessment:
+        started = time.perf_counter()
+        violations = validation.screening_violations(request, self._checkpoints)
+        if violations:
+            raise InvalidArgument(violations)
+        outcome = self._screener.screen(convert.screening_from_pb(request.screening))
+        self._metrics.screening_duration.labels(method).observe(time.perf_counter() - started)
+        return convert.assessment_to_pb(outcome.assessment)
+
+    # -- RPCs ----------------------------------------------------------------
+
+    def Screen(self, request: pb.ScreenRequest, context: grpc.ServicerContext) -> pb.ScreenResponse:
+        return self._unary(
+            "Screen",
+            context,
+            lambda: pb.ScreenResponse(assessment=self._screen_one(request, "Screen")),
+        )
+
+    def ScreenManifest(
+        self, requests: Iterator[pb.ScreenManifestRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.ScreenManifestResponse]:
+        """One response per request, in order; a bad item gets its own error."""
+        code = "OK"
+        try:
+            for request in requests:
+                try:
+                    assessment = self._screen_one(request, "ScreenManifest")
+                except StoreUnavailable as error:
+                    # Without a store nothing later can succeed either: end the stream.
+                    code = "UNAVAILABLE"
+                    context.abort_with_status(rpc_status.to_status(status_for(error)))
+                except ScreeningError as error:
+                    yield pb.ScreenManifestResponse(error=status_for(error))
+                else:
+                    yield pb.ScreenManifestResponse(assessment=assessment)
+        except Exception:
+            if code == "OK":
+                code = "INTERNAL" if context.is_active() else "CANCELLED"
+            raise
+        finally:
+            self._count("ScreenManifest", code)
+
+    def RecordDecision(
+        self, request: pb.RecordDecisionRequest, context: grpc.ServicerContext
+    ) -> pb.RecordDecisionResponse:
+        def call() -> pb.RecordDecisionResponse:
+            violations = validation.decision_violations(request)
+            if violations:
+                raise InvalidArgument(violations)
+            record = self._screener.record_decision(convert.decision_from_pb(request, utc_now()))
+            return pb.RecordDecisionResponse(decision=convert.decision_to_pb(record))
+
+        return self._unary("RecordDecision", context, call)
+
+    def GetAssessment(
+        self, request: pb.GetAssessmentRequest, context: grpc.ServicerContext
+    ) -> pb.GetAssessmentResponse:
+        def call() -> pb.GetAssessmentResponse:
+            violations = validation.assessment_id_violations(request.assessment_id)
+            if violations:
+                raise InvalidArgument(violations)
+            assessment, decisions = self._screener.get_assessment(request.assessment_id)
+            return pb.GetAssessmentResponse(
+                assessment=convert.assessment_to_pb(assessment),
+                decisions=[convert.decision_to_pb(d) for d in decisions],
+            )
+
+        return self._unary("GetAssessment", context, call)
+
+    def ListIndicators(
+        self, request: pb.ListIndicatorsRequest, context: grpc.ServicerContext
+    ) -> pb.ListIndicatorsResponse:
+        return self._unary(
+            "ListIndicators", context, lambda: convert.indicators_to_pb(self._screener.ruleset)
+        )
+
+    def WatchAlerts(
+        self, request: pb.WatchAlertsRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.WatchAlertsResponse]:
+        violations = validation.watch_violations(request, self._checkpoints)
+        if violations:
+            self._unary("WatchAlerts", context, _raise(InvalidArgument(violations)))
+        mode = pb.Mode.Name(request.mode)
+        hub = self._screener.store.alerts
+        with hub.subscribe(request.checkpoint, mode) as alerts:
+            # Tell the client the subscription is live before any alert can be missed.
+            context.send_initial_metadata((("x-depscreen-watching", "1"),))
+            while context.is_active():
+                try:
+                    alert = alerts.get(timeout=WATCH_POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                yield pb.WatchAlertsResponse(alert=convert.alert_to_pb(alert))
+        self._count("WatchAlerts", "CANCELLED")
+
+
+def _raise(error: ScreeningError) -> Callable[[], Any]:
+    def call() -> Any:
+        raise error
+
+    return call

@@ -1,0 +1,44 @@
+"""Domain errors as ``google.rpc.Status`` with rich details."""
+
+from __future__ import annotations
+
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from departure_screening.errors import (
+    AlreadyExists,
+    InvalidArgument,
+    NotFound,
+    ScreeningError,
+    StoreUnavailable,
+)
+
+_CODES: list[tuple[type[ScreeningError], int]] = [
+    (InvalidArgument, code_pb2.INVALID_ARGUMENT),
+    (AlreadyExists, code_pb2.ALREADY_EXISTS),
+    (NotFound, code_pb2.NOT_FOUND),
+    (StoreUnavailable, code_pb2.UNAVAILABLE),
+]
+
+
+def status_for(error: ScreeningError) -> status_pb2.Status:
+    code = next((c for kind, c in _CODES if isinstance(error, kind)), code_pb2.INTERNAL)
+    status = status_pb2.Status(code=code, message=str(error))
+    if isinstance(error, InvalidArgument):
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description
+                    )
+                    for v in error.violations
+                ]
+            )
+        )
+        status.details.append(detail)
+    return status
+
+
+def code_name(code: int) -> str:
+    return str(code_pb2.Code.Name(code))

@@ -1,0 +1,49 @@
+"""The composition root: config → ruleset, store, metrics, screener, servicer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+
+from departure_screening.api.servicer import ScreeningServicer
+from departure_screening.config import ServeConfig
+from departure_screening.errors import StoreUnavailable
+from departure_screening.keys import load_key
+from departure_screening.metrics import Metrics, MetricsObserver, create_metrics
+from departure_screening.pseudonym import Pseudonymizer
+from departure_screening.ruleset import Ruleset, load_ruleset
+from departure_screening.screener import Screener
+from departure_screening.store.base import Store
+from departure_screening.store.factory import open_store
+
+
+@dataclass
+class App:
+    config: ServeConfig
+    ruleset: Ruleset
+    store: Store
+    metrics: Metrics
+    screener: Screener
+    servicer: ScreeningServicer
+
+    def store_ok(self) -> bool:
+        try:
+            self.store.check()
+        except StoreUnavailable:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) -> App:
+    ruleset = load_ruleset(config.rules)  # refuses an invalid ruleset before anything runs
+    metrics = create_metrics(registry)
+    metrics.set_ruleset_version(ruleset.version)
+    store = open_store(config.store)
+    pseudonymizer = Pseudonymizer(load_key(config.store, config.key_file))
+    screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
+    servicer = ScreeningServicer(screener, config.checkpoints, metrics)
+    return App(config, ruleset, store, metrics, screener, servicer)

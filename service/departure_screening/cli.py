@@ -1,0 +1,131 @@
+"""``depscreen``: serve, check rules, and the operator's tools."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+
+from departure_screening import __version__
+from departure_screening.config import add_serve_arguments, serve_config
+from departure_screening.ruleset import RulesetError, default_rules_dir, load_ruleset
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from departure_screening.app import build_app
+    from departure_screening.server import serve
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = serve_config(args)
+    try:
+        app = build_app(config)
+    except RulesetError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    running = serve(app)
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logging.getLogger(__name__).info("signal %d: shutting down", signum)
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stopped.wait()
+    running.stop()
+    return 0
+
+
+def _cmd_rules_validate(args: argparse.Namespace) -> int:
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        ruleset = load_ruleset(args.dir)
+    except RulesetError as exc:
+        console.print(f"[red]✗[/] {args.dir}: ruleset refused")
+        for problem in exc.problems:
+            console.print(f"  - {problem}", markup=False)
+        return 1
+    console.print(
+        f"[green]✓[/] {ruleset.version}: {len(ruleset.indicators)} indicators, "
+        f"{len(ruleset.bands)} bands"
+    )
+    return 0
+
+
+def _cmd_rules_test(args: argparse.Namespace) -> int:
+    from departure_screening.rule_tests import run_rule_tests
+
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        ruleset = load_ruleset(args.dir)
+    except RulesetError as exc:
+        console.print(str(exc), markup=False)
+        return 1
+    results = run_rule_tests(ruleset, Path(args.dir))
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        console.print(f"[red]FAIL[/] {r.file}: {r.name}")
+        for line in r.differences:
+            console.print(f"    {line}", markup=False)
+    if args.verbose:
+        for r in results:
+            if r.passed:
+                console.print(f"[green]PASS[/] {r.file}: {r.name}")
+    colour = "red" if failed else "green"
+    console.print(
+        f"[{colour}]{len(results) - len(failed)} passed, {len(failed)} failed[/] "
+        f"({ruleset.version})"
+    )
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="depscreen",
+        description="Departure screening service: risk indicators for non-procedural "
+        "migrant workers (IMI-GR.01.01-1029/2017). It recommends; officers decide.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gRPC service")
+    add_serve_arguments(serve)
+    serve.set_defaults(func=_cmd_serve)
+
+    rules = commands.add_parser("rules", help="check a ruleset").add_subparsers(
+        dest="rules_command", required=True
+    )
+    validate = rules.add_parser("validate", help="validate a ruleset directory")
+    validate.add_argument("dir", nargs="?", default=str(default_rules_dir()))
+    validate.set_defaults(func=_cmd_rules_validate)
+    test = rules.add_parser("test", help="run the table-driven tests of a ruleset")
+    test.add_argument("dir", nargs="?", default=str(default_rules_dir()))
+    test.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
+    test.set_defaults(func=_cmd_rules_test)
+
+    _add_optional_commands(commands)
+    return parser
+
+
+def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Sub-commands that live in their own modules."""
+    return None  # INTEGRATION-PENDING
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

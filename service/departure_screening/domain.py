@@ -1,0 +1,183 @@
+"""The screening domain: plain values that know nothing of gRPC, storage or the engine.
+
+Enum-like fields hold the contract's value names (``"PURPOSE_WORK"``), so the
+rules, the store and the API all speak one vocabulary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+MODE_LIVE = "MODE_LIVE"
+MODE_TRAINING = "MODE_TRAINING"
+MODES = (MODE_LIVE, MODE_TRAINING)
+
+PURPOSES = (
+    "PURPOSE_TOURISM",
+    "PURPOSE_FAMILY_VISIT",
+    "PURPOSE_BUSINESS",
+    "PURPOSE_WORK",
+    "PURPOSE_STUDY",
+    "PURPOSE_PILGRIMAGE",
+    "PURPOSE_OTHER",
+)
+VISA_TYPES = (
+    "VISA_TYPE_VISA_EXEMPT",
+    "VISA_TYPE_TOURIST",
+    "VISA_TYPE_VISA_ON_ARRIVAL",
+    "VISA_TYPE_BUSINESS",
+    "VISA_TYPE_WORK",
+    "VISA_TYPE_STUDENT",
+    "VISA_TYPE_PILGRIMAGE",
+)
+OBSERVATIONS = (
+    "OBSERVATION_UNABLE_TO_EXPLAIN_PURPOSE",
+    "OBSERVATION_INCONSISTENT_ANSWERS",
+    "OBSERVATION_CARRIES_JOB_OFFER",
+    "OBSERVATION_ACCOMPANIED_BY_RECRUITER",
+)
+BANDS = ("RISK_BAND_LOW", "RISK_BAND_ELEVATED", "RISK_BAND_HIGH")
+ACTIONS = (
+    "ACTION_PROCEED",
+    "ACTION_SECONDARY_INTERVIEW",
+    "ACTION_POSTPONE_PENDING_VERIFICATION",
+)
+DECISIONS = (
+    "DECISION_CLEARED",
+    "DECISION_CLEARED_AFTER_INTERVIEW",
+    "DECISION_POSTPONED",
+    "DECISION_REFERRED",
+)
+# Decisions that count as a postponement for PRIOR_POSTPONEMENT.
+POSTPONING_DECISIONS = frozenset({"DECISION_POSTPONED", "DECISION_REFERRED"})
+
+# How strict an action or a decision is, to compare an officer with the recommendation.
+ACTION_STRICTNESS = {
+    "ACTION_PROCEED": 0,
+    "ACTION_SECONDARY_INTERVIEW": 1,
+    "ACTION_POSTPONE_PENDING_VERIFICATION": 2,
+}
+DECISION_STRICTNESS = {
+    "DECISION_CLEARED": 0,
+    "DECISION_CLEARED_AFTER_INTERVIEW": 1,
+    "DECISION_POSTPONED": 2,
+    "DECISION_REFERRED": 2,
+}
+
+
+def versus_recommendation(decision: str, recommended_action: str) -> str:
+    """``same``, ``more_lenient`` or ``stricter``: the decision against the recommendation."""
+    delta = DECISION_STRICTNESS[decision] - ACTION_STRICTNESS[recommended_action]
+    return "same" if delta == 0 else ("stricter" if delta > 0 else "more_lenient")
+
+
+@dataclass(frozen=True, slots=True)
+class Traveller:
+    passport_number: str
+    nationality: str
+    birth_date: dt.date
+    passport_issue_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Trip:
+    flight_number: str
+    departure_date: dt.date
+    destination_country: str
+    transit_countries: tuple[str, ...] = ()
+    has_return_ticket: bool = False
+    booking_reference: str = ""
+    escort_passport_number: str = ""
+    tour_operator_license: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    purpose: str
+    visa_type: str
+    disnaker_recommendation_number: str = ""
+    bp2mi_registration_number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    request_id: str
+    checkpoint: str
+    mode: str
+    traveller: Traveller
+    trip: Trip
+    declaration: Declaration
+    observations: tuple[str, ...] = ()
+    officer_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FiredIndicator:
+    code: str
+    weight: int
+    title: str
+    title_id: str
+    legal_basis: tuple[str, ...]
+    evidence: dict[str, str]
+    remedy: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupContext:
+    group_key: str = ""
+    members_screened: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    assessment_id: str
+    request_id: str
+    checkpoint: str
+    mode: str
+    score: int
+    band: str
+    recommended_action: str
+    indicators: tuple[FiredIndicator, ...]
+    ruleset_version: str
+    group: GroupContext
+    assessed_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    assessment_id: str
+    decision: str
+    officer_id: str
+    note: str
+    decided_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAlert:
+    """A group reached the alert threshold after some of its members were screened."""
+
+    checkpoint: str
+    mode: str
+    group_key: str
+    flight_number: str
+    departure_date: dt.date
+    members_screened: int
+    earlier_assessment_ids: tuple[str, ...]
+    raised_at: dt.datetime
+    kind: str = "ALERT_KIND_GROUP_FORMED"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenOutcome:
+    """An assessment and whether it was a stored one returned to a retry."""
+
+    assessment: Assessment
+    replayed: bool = False
+    alerts: tuple[GroupAlert, ...] = field(default=())

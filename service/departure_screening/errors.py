@@ -1,0 +1,30 @@
+"""Domain errors. The API layer maps each to one gRPC status code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from departure_screening.domain import FieldViolation
+
+
+class ScreeningError(Exception):
+    """Base of every error the service reports to a caller."""
+
+
+class InvalidArgument(ScreeningError):
+    def __init__(self, violations: Sequence[FieldViolation]) -> None:
+        self.violations = tuple(violations)
+        fields = ", ".join(v.field for v in self.violations)
+        super().__init__(f"invalid request: {fields}")
+
+
+class AlreadyExists(ScreeningError):
+    pass
+
+
+class NotFound(ScreeningError):
+    pass
+
+
+class StoreUnavailable(ScreeningError):
+    pass

@@ -1,0 +1,136 @@
+"""Every Prometheus metric of the service, on a registry the caller passes in.
+
+Label values are bounded: checkpoints come from the configured list, modes and
+bands from enums, indicator codes from the loaded ruleset. No label ever holds a
+passport number, booking reference or request id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+
+from departure_screening.domain import (
+    Assessment,
+    DecisionRecord,
+    GroupAlert,
+    versus_recommendation,
+)
+
+# Counter-side latency matters most: buckets from 0.5 ms to 1 s.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+MODE_LABELS = {"MODE_LIVE": "live", "MODE_TRAINING": "training"}
+BAND_LABELS = {"RISK_BAND_LOW": "low", "RISK_BAND_ELEVATED": "elevated", "RISK_BAND_HIGH": "high"}
+DECISION_LABELS = {
+    "DECISION_CLEARED": "cleared",
+    "DECISION_CLEARED_AFTER_INTERVIEW": "cleared_after_interview",
+    "DECISION_POSTPONED": "postponed",
+    "DECISION_REFERRED": "referred",
+}
+METHODS = ("Screen", "ScreenManifest")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: CollectorRegistry
+    screenings: Counter
+    indicator_hits: Counter
+    decisions: Counter
+    group_alerts: Counter
+    screening_duration: Histogram
+    rpc_requests: Counter
+    ruleset_info: Gauge
+
+    def set_ruleset_version(self, version: str) -> None:
+        """Exactly one version is reported at a time: a reload replaces the old one."""
+        self.ruleset_info.clear()
+        self.ruleset_info.labels(version=version).set(1)
+
+
+def create_metrics(
+    registry: CollectorRegistry | None = None, *, process_metrics: bool = True
+) -> Metrics:
+    """Register every metric on ``registry`` (a fresh one when omitted)."""
+    registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+    if process_metrics:
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+    return Metrics(
+        registry=registry,
+        screenings=Counter(
+            "depscreen_screenings",
+            "Screenings assessed, by checkpoint, mode and risk band.",
+            ["checkpoint", "mode", "band"],
+            registry=registry,
+        ),
+        indicator_hits=Counter(
+            "depscreen_indicator_hits",
+            "Indicators that fired, by checkpoint, mode and indicator code.",
+            ["checkpoint", "mode", "indicator"],
+            registry=registry,
+        ),
+        decisions=Counter(
+            "depscreen_decisions",
+            "Officers' decisions, and how they compare with the recommendation.",
+            ["checkpoint", "mode", "decision", "versus_recommendation"],
+            registry=registry,
+        ),
+        group_alerts=Counter(
+            "depscreen_group_alerts",
+            "Alerts raised when a group reached the threshold after its first members.",
+            ["checkpoint", "mode"],
+            registry=registry,
+        ),
+        screening_duration=Histogram(
+            "depscreen_screening_duration_seconds",
+            "Time to assess one screening, from validation to the durable commit.",
+            ["method"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        rpc_requests=Counter(
+            "depscreen_rpc_requests",
+            "gRPC requests handled, by method and status code name.",
+            ["method", "code"],
+            registry=registry,
+        ),
+        ruleset_info=Gauge(
+            "depscreen_ruleset_info",
+            "The active ruleset version (always 1).",
+            ["version"],
+            registry=registry,
+        ),
+    )
+
+
+class MetricsObserver:
+    """Counts what the screening pipeline committed (see ``screener.ScreeningObserver``)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def assessed(self, assessment: Assessment) -> None:
+        mode = MODE_LABELS[assessment.mode]
+        self._m.screenings.labels(assessment.checkpoint, mode, BAND_LABELS[assessment.band]).inc()
+        for fired in assessment.indicators:
+            self._m.indicator_hits.labels(assessment.checkpoint, mode, fired.code).inc()
+
+    def decided(self, assessment: Assessment, decision: DecisionRecord) -> None:
+        self._m.decisions.labels(
+            assessment.checkpoint,
+            MODE_LABELS[assessment.mode],
+            DECISION_LABELS[decision.decision],
+            versus_recommendation(decision.decision, assessment.recommended_action),
+        ).inc()
+
+    def alerted(self, alert: GroupAlert) -> None:
+        self._m.group_alerts.labels(alert.checkpoint, MODE_LABELS[alert.mode]).inc()

@@ -1,0 +1,70 @@
+"""The store interface: the audit trail, idempotency, and history for the rules.
+
+A screening runs inside ``Store.screening(keys)``: the transaction finds an
+earlier assessment with the same request id, reads the history the rules need,
+and saves the new assessment. Whatever the backend, what happens inside one
+transaction is isolated from concurrent screenings of the same group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from departure_screening.alerts import AlertHub
+from departure_screening.context import HistoryContext
+from departure_screening.domain import Assessment, DecisionRecord, GroupAlert
+from departure_screening.ruleset import ContextWindows
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningKeys:
+    """What the store needs of a screening: no personal number in clear."""
+
+    request_id: str
+    fingerprint: str
+    mode: str
+    checkpoint: str
+    traveller_key: str
+    escort_key: str  # "" without escort
+    group_key: str  # "" without escort
+    flight_number: str
+    departure_date: dt.date
+    destination_country: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAssessment:
+    assessment: Assessment
+    fingerprint: str
+
+
+class ScreeningTransaction(Protocol):
+    def existing(self) -> StoredAssessment | None:
+        """The assessment already stored under this request id, if any."""
+
+    def history(self, watchlist: frozenset[str], windows: ContextWindows) -> HistoryContext:
+        """Group and history counts for this screening, this one included in its group."""
+
+    def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
+        """Stage the assessment (and the alert it raises); durable when the block exits."""
+
+
+class Store(Protocol):
+    alerts: AlertHub
+
+    def screening(self, keys: ScreeningKeys) -> AbstractContextManager[ScreeningTransaction]:
+        """A transaction for one screening; committed durably on normal exit."""
+
+    def record_decision(self, record: DecisionRecord) -> Assessment:
+        """Append a decision; return its assessment. Raises NotFound."""
+
+    def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
+        """An assessment and its decisions in recorded order. Raises NotFound."""
+
+    def check(self) -> None:
+        """Raise StoreUnavailable when the store cannot be used."""
+
+    def close(self) -> None: ...

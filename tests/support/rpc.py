@@ -1,0 +1,33 @@
+"""Helpers to read rich gRPC errors in tests."""
+
+from __future__ import annotations
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+
+def bad_fields_of_status(status: status_pb2.Status) -> list[str]:
+    fields: list[str] = []
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad):
+            fields += [v.field for v in bad.field_violations]
+    return fields
+
+
+def bad_fields(error: grpc.RpcError) -> list[str]:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "no google.rpc.Status in grpc-status-details-bin"
+    return bad_fields_of_status(status)
+
+
+def sample_value(text: str, name: str, labels: dict[str, str]) -> float:
+    """A sample's value in Prometheus text format, 0 when absent."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
