@@ -42,6 +42,7 @@ def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) ->
     ruleset = load_ruleset(config.rules)  # refuses an invalid ruleset before anything runs
     metrics = create_metrics(registry)
     metrics.set_ruleset_version(ruleset.version)
+    metrics.initialise(config.checkpoints, (i.code for i in ruleset.indicators))
     store = open_store(config.store)
     pseudonymizer = Pseudonymizer(load_key(config.store, config.key_file))
     screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))

@@ -118,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Sub-commands that live in their own modules."""
-    return None  # INTEGRATION-PENDING
+    from departure_screening.bench import add_bench_parser
+
+    add_bench_parser(commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,14 +11,13 @@ loading the same version twice reuses it, a changed file gets a new name.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from durable.engine import Host, MessageNotHandledException
+from durable.engine import Host
 
 from departure_screening.ruleset import Ruleset
 
@@ -30,14 +29,28 @@ _fired: dict[str, list[str]] = {}
 _session_ids = itertools.count()
 
 
+# A rule that matches every screening fact. Without it, a fact that fires nothing
+# leaves no session behind, and durable-rules 2.0.28 crashes deleting that session.
+# It matches on a marker only facts carry: session state also has a sid, and a rule
+# matching the state would fire again on every state update.
+EVERY_FACT_RULE = "__every_fact__"
+FACT_MARKER = "screening_fact"
+
+
 def compile_definition(
     ruleset: Ruleset, action_for: Callable[[str], Any]
 ) -> dict[str, dict[str, Any]]:
     """One durable-rules rule per indicator: ``{code: {"all": [{"m": when}], "run": action}}``."""
-    return {
+    rules = {
         ind.code: {"all": [{"m": dict(ind.when)}], "run": action_for(ind.code)}
         for ind in ruleset.indicators
     }
+    rules[EVERY_FACT_RULE] = {"all": [{"m": {"$ex": {FACT_MARKER: 1}}}], "run": _ignore}
+    return rules
+
+
+def _ignore(c: Any) -> None:
+    return None
 
 
 def engine_name(ruleset: Ruleset) -> str:
@@ -76,8 +89,7 @@ class RuleEngine:
         sid = f"s{next(_session_ids)}"
         _fired[sid] = []
         try:
-            with contextlib.suppress(MessageNotHandledException):  # raised when nothing fired
-                self._host.assert_fact(self.name, {**facts, "sid": sid})
+            self._host.assert_fact(self.name, {**facts, "sid": sid, FACT_MARKER: 1})
             return _fired[sid]
         finally:
             self._host.delete_state(self.name, sid)

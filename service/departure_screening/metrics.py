@@ -7,6 +7,7 @@ passport number, booking reference or request id.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import (
@@ -49,6 +50,22 @@ class Metrics:
     screening_duration: Histogram
     rpc_requests: Counter
     ruleset_info: Gauge
+
+    def initialise(self, checkpoints: Iterable[str], indicator_codes: Iterable[str]) -> None:
+        """Create every bounded series at zero, so rate() sees the first screening too."""
+        codes = list(indicator_codes)
+        for checkpoint in checkpoints:
+            for mode in MODE_LABELS.values():
+                self.group_alerts.labels(checkpoint, mode)
+                for band in BAND_LABELS.values():
+                    self.screenings.labels(checkpoint, mode, band)
+                for code in codes:
+                    self.indicator_hits.labels(checkpoint, mode, code)
+                for decision in DECISION_LABELS.values():
+                    for versus in ("same", "more_lenient", "stricter"):
+                        self.decisions.labels(checkpoint, mode, decision, versus)
+        for method in METHODS:
+            self.screening_duration.labels(method)
 
     def set_ruleset_version(self, version: str) -> None:
         """Exactly one version is reported at a time: a reload replaces the old one."""

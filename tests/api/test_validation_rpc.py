@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import grpc
 import pytest
@@ -159,6 +160,8 @@ def valid_screenings(draw: st.DrawFn) -> pb.Screening:
     )
 
 
+_request_numbers = itertools.count()
+
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -169,7 +172,8 @@ SETTINGS = settings(
 def test_valid_screenings_never_error_and_stay_in_bounds(
     shared_server: InProcessServer, s: pb.Screening
 ) -> None:
-    s.request_id = f"prop-{id(s)}-{s.request_id}"[:64]
+    # Unique per example: a reused id with other content is ALREADY_EXISTS by contract.
+    s.request_id = f"{next(_request_numbers)}-{s.request_id}"[:64]
     a = shared_server.stub.Screen(pb.ScreenRequest(screening=s), timeout=10).assessment
     assert 0 <= a.score <= 100
     expected_band = (

@@ -23,11 +23,12 @@ def bad_fields(error: grpc.RpcError) -> list[str]:
 
 
 def sample_value(text: str, name: str, labels: dict[str, str]) -> float:
-    """A sample's value in Prometheus text format, 0 when absent."""
+    """The sum of the samples named ``name`` whose labels include ``labels``."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
+    return sum(
+        float(sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )

@@ -1,0 +1,70 @@
+"""A transport-only ScreeningService: canned answers, no validation, engine or store.
+
+``depscreen bench`` runs it beside the real server so that the service's speed is
+reported as a share of what gRPC in Python can do on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from typing import Any
+
+import grpc
+
+from departure_screening.v1 import screening_pb2 as pb
+from departure_screening.v1 import screening_pb2_grpc as pb_grpc
+
+_CANNED = pb.Assessment(
+    assessment_id="baseline",
+    score=25,
+    band=pb.RISK_BAND_LOW,
+    recommended_action=pb.ACTION_PROCEED,
+    indicators=[
+        pb.FiredIndicator(code="DESTINATION_WATCHLIST", weight=20, title="t", title_id="t"),
+        pb.FiredIndicator(code="TOURIST_ENTRY_TO_WATCHLIST", weight=5, title="t", title_id="t"),
+    ],
+)
+
+
+class BaselineServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
+    def Screen(self, request: pb.ScreenRequest, context: Any) -> pb.ScreenResponse:
+        return pb.ScreenResponse(assessment=_answer(request.screening))
+
+    def ScreenManifest(
+        self, requests: Iterator[pb.ScreenManifestRequest], context: Any
+    ) -> Iterator[pb.ScreenManifestResponse]:
+        for request in requests:
+            yield pb.ScreenManifestResponse(assessment=_answer(request.screening))
+
+
+def _answer(s: pb.Screening) -> pb.Assessment:
+    a = pb.Assessment()
+    a.CopyFrom(_CANNED)
+    a.request_id = s.request_id
+    a.checkpoint = s.checkpoint
+    a.mode = s.mode
+    return a
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--listen", required=True)
+    parser.add_argument("--workers", type=int, default=16)
+    args = parser.parse_args()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers))
+    pb_grpc.add_ScreeningServiceServicer_to_server(BaselineServicer(), server)
+    server.add_insecure_port(args.listen)
+    server.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("ready", flush=True)
+    stop.wait()
+    server.stop(1).wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+"""``depscreen bench``: the service measured against a transport-only baseline.
+
+Both servers run as child processes on loopback and one load generator drives
+them in the same run, so the ratios compare like with like on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.type import date_pb2
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from departure_screening.v1 import screening_pb2 as pb
+from departure_screening.v1 import screening_pb2_grpc as pb_grpc
+
+MANIFEST_SIZE = 500
+CLIENT_THREADS = 8
+DESTINATIONS = ("KH", "SG", "MY", "JP", "TH", "SA", "LA", "AU")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Traffic:
+    """Distinct, realistic screenings: every request is a new traveller."""
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> pb.Screening:
+        with self._lock:
+            self._n += 1
+            n = self._n
+        return pb.Screening(
+            request_id=f"{self._prefix}-{n}",
+            checkpoint="CGK",
+            mode=pb.MODE_LIVE,
+            traveller=pb.Traveller(
+                passport_number=f"B{n:09d}",
+                nationality="ID",
+                birth_date=date_pb2.Date(year=1980 + n % 25, month=1 + n % 12, day=1 + n % 28),
+                passport_issue_date=date_pb2.Date(year=2025, month=1 + n % 12, day=1 + n % 28),
+            ),
+            trip=pb.Trip(
+                flight_number=f"GA{n % 300}",
+                departure_date=date_pb2.Date(year=2026, month=3, day=1 + n % 28),
+                destination_country=DESTINATIONS[n % len(DESTINATIONS)],
+                has_return_ticket=n % 4 != 0,
+                escort_passport_number=f"E{n % 997:07d}" if n % 10 == 0 else "",
+            ),
+            declaration=pb.Declaration(
+                purpose=(pb.PURPOSE_TOURISM, pb.PURPOSE_WORK, pb.PURPOSE_BUSINESS)[n % 3],
+                visa_type=pb.VISA_TYPE_VISA_EXEMPT,
+            ),
+            observations=[pb.OBSERVATION_CARRIES_JOB_OFFER] if n % 7 == 0 else [],
+        )
+
+
+@dataclass
+class Child:
+    proc: subprocess.Popen[bytes]
+    target: str
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _wait_ready(target: str, timeout: float = 60) -> None:
+    channel = grpc.insecure_channel(target)
+    grpc.channel_ready_future(channel).result(timeout=timeout)
+    channel.close()
+
+
+def start_service(workdir: Path) -> Child:
+    port, metrics = _free_port(), _free_port()
+    target = f"127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "departure_screening",
+            "serve",
+            "--listen",
+            target,
+            "--metrics-listen",
+            f"127.0.0.1:{metrics}",
+            "--store",
+            f"sqlite:///{workdir}/bench.db",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "service.log").open("wb"),
+    )
+    _wait_ready(target)
+    # Serving means the store is open; one call makes sure the rules are warm too.
+    return Child(proc, target)
+
+
+def start_baseline() -> Child:
+    target = f"127.0.0.1:{_free_port()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "departure_screening.baseline", "--listen", target],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_ready(target)
+    return Child(proc, target)
+
+
+def unary_rps(target: str, seconds: float, traffic: Traffic) -> float:
+    stub = pb_grpc.ScreeningServiceStub(grpc.insecure_channel(target))
+    stub.Screen(pb.ScreenRequest(screening=traffic.next()))  # warm-up
+    deadline = time.perf_counter() + seconds
+    counts = [0] * CLIENT_THREADS
+
+    def worker(i: int) -> None:
+        while time.perf_counter() < deadline:
+            stub.Screen(pb.ScreenRequest(screening=traffic.next()), timeout=30)
+            counts[i] += 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        list(pool.map(worker, range(CLIENT_THREADS)))
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def _manifest(traffic: Traffic, size: int) -> Iterator[pb.ScreenManifestRequest]:
+    for _ in range(size):
+        yield pb.ScreenManifestRequest(screening=traffic.next())
+
+
+def stream_per_s(target: str, seconds: float, traffic: Traffic) -> float:
+    stub = pb_grpc.ScreeningServiceStub(grpc.insecure_channel(target))
+    done = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for response in stub.ScreenManifest(_manifest(traffic, MANIFEST_SIZE), timeout=120):
+            if response.HasField("error"):
+                raise RuntimeError(f"manifest item failed: {response.error.message}")
+            done += 1
+    return done / (time.perf_counter() - started)
+
+
+def latency_at_rate(target: str, rate: float, seconds: float, traffic: Traffic) -> dict[str, float]:
+    """Open loop: requests leave on schedule whether or not earlier ones came back."""
+    stub = pb_grpc.ScreeningServiceStub(grpc.insecure_channel(target))
+    latencies: list[float] = []
+    lock = threading.Lock()
+    pending: list[Any] = []
+    total = int(rate * seconds)
+    started = time.perf_counter()
+    for i in range(total):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        sent = time.perf_counter()
+        future = stub.Screen.future(pb.ScreenRequest(screening=traffic.next()), timeout=30)
+
+        def done(f: Any, sent: float = sent) -> None:
+            f.result()
+            with lock:
+                latencies.append((time.perf_counter() - sent) * 1000)
+
+        future.add_done_callback(done)
+        pending.append(future)
+    for f in pending:
+        f.result()
+    time.sleep(0.05)
+    latencies.sort()
+    return {
+        "rate": rate,
+        "p50": round(latencies[len(latencies) // 2], 3),
+        "p99": round(latencies[int(len(latencies) * 0.99) - 1], 3),
+    }
+
+
+def memory_growth(
+    child: Child, screenings: int, traffic: Traffic, tick: Callable[[int], None]
+) -> dict[str, float]:
+    stub = pb_grpc.ScreeningServiceStub(grpc.insecure_channel(child.target))
+    warmup = max(MANIFEST_SIZE, screenings // 10)
+
+    def push(count: int) -> None:
+        while count > 0:
+            size = min(MANIFEST_SIZE, count)
+            for _ in stub.ScreenManifest(_manifest(traffic, size), timeout=300):
+                pass
+            count -= size
+            tick(size)
+
+    push(warmup)
+    start = _rss_mb(child.proc.pid)
+    push(screenings)
+    end = _rss_mb(child.proc.pid)
+    return {
+        "screenings": screenings,
+        "rss_start_mb": round(start, 1),
+        "rss_end_mb": round(end, 1),
+        "growth_pct": round((end - start) / start * 100, 2),
+    }
+
+
+def run_bench(seconds: float, rate: float, screenings: int, console: Console) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp:
+        service, baseline = start_service(Path(tmp)), start_baseline()
+        try:
+            traffic = Traffic("bench")
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("unary", total=None)
+                s_rps = unary_rps(service.target, seconds, traffic)
+                b_rps = unary_rps(baseline.target, seconds, traffic)
+                progress.update(task, description="stream")
+                s_stream = stream_per_s(service.target, seconds, traffic)
+                b_stream = stream_per_s(baseline.target, seconds, traffic)
+                progress.update(task, description=f"latency at {rate:g}/s")
+                latency = latency_at_rate(service.target, rate, seconds, traffic)
+                progress.update(task, description="memory", total=screenings * 1.1)
+                memory = memory_growth(
+                    service, screenings, traffic, lambda n: progress.advance(task, n)
+                )
+        finally:
+            service.stop()
+            baseline.stop()
+    return {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "unary": {
+            "screen_rps": round(s_rps, 1),
+            "baseline_rps": round(b_rps, 1),
+            "ratio": round(s_rps / b_rps, 3),
+        },
+        "stream": {
+            "screen_per_s": round(s_stream, 1),
+            "baseline_per_s": round(b_stream, 1),
+            "ratio": round(s_stream / b_stream, 3),
+        },
+        "latency_ms": latency,
+        "memory": memory,
+    }
+
+
+TARGETS = {
+    ("unary", "ratio"): (">=", 0.6),
+    ("stream", "ratio"): (">=", 0.5),
+    ("latency_ms", "p99"): ("<=", 5.0),
+    ("memory", "growth_pct"): ("<=", 10.0),
+}
+
+
+def verdicts(result: dict[str, Any]) -> dict[str, bool]:
+    out = {}
+    for (group, key), (op, limit) in TARGETS.items():
+        value = result[group][key]
+        out[f"{group}.{key}"] = value >= limit if op == ">=" else value <= limit
+    return out
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    result = run_bench(args.seconds, args.rate, args.screenings, console)
+    result["targets_met"] = verdicts(result)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    machine = result["machine"]
+    table = Table(title=f"depscreen bench ({machine['cpus']} CPUs, Python {machine['python']})")
+    for column in ("measure", "service", "baseline", "ratio / value", "target", "met"):
+        table.add_column(column)
+    met = result["targets_met"]
+    u, s, lat, mem = result["unary"], result["stream"], result["latency_ms"], result["memory"]
+    table.add_row(
+        "Screen, req/s",
+        f"{u['screen_rps']:.0f}",
+        f"{u['baseline_rps']:.0f}",
+        f"{u['ratio']:.2f}",
+        "≥ 0.6",
+        str(met["unary.ratio"]),
+    )
+    table.add_row(
+        f"ScreenManifest ({MANIFEST_SIZE}), items/s",
+        f"{s['screen_per_s']:.0f}",
+        f"{s['baseline_per_s']:.0f}",
+        f"{s['ratio']:.2f}",
+        "≥ 0.5",
+        str(met["stream.ratio"]),
+    )
+    table.add_row(
+        f"Screen p50 / p99 at {lat['rate']:g}/s, ms",
+        f"{lat['p50']:.2f} / {lat['p99']:.2f}",
+        "",
+        f"{lat['p99']:.2f}",
+        "≤ 5",
+        str(met["latency_ms.p99"]),
+    )
+    table.add_row(
+        f"RSS over {mem['screenings']} screenings, MB",
+        f"{mem['rss_start_mb']} → {mem['rss_end_mb']}",
+        "",
+        f"{mem['growth_pct']:+.1f} %",
+        "≤ 10 %",
+        str(met["memory.growth_pct"]),
+    )
+    Console().print(table)
+    return 0
+
+
+def add_bench_parser(commands: Any) -> None:
+    bench = commands.add_parser(
+        "bench", help="measure the service against a transport-only baseline"
+    )
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.add_argument("--seconds", type=float, default=10.0, help="length of each timed phase")
+    bench.add_argument(
+        "--rate", type=float, default=200.0, help="offered load for the latency phase"
+    )
+    bench.add_argument(
+        "--screenings", type=int, default=100_000, help="screenings for the memory phase"
+    )
+    bench.set_defaults(func=_cmd_bench)
