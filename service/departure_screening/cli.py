@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Sub-commands that live in their own modules."""
     from departure_screening.bench import add_bench_parser
+    from departure_screening.exercise.cli import add_exercise_parser
 
+    add_exercise_parser(commands)
     add_bench_parser(commands)
 
 

@@ -8,9 +8,7 @@ Validation happens before this (at the API boundary); nothing here knows gRPC.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable
 from typing import Protocol
@@ -107,9 +105,11 @@ class Screener:
         )
 
     def fingerprint(self, s: Screening) -> str:
-        """A keyed digest of the whole request: equal content, equal fingerprint."""
-        canonical = json.dumps(dataclasses.asdict(s), sort_keys=True, default=str)
-        return self._pseudo.digest("request", canonical)
+        """A keyed digest of the whole request: equal content, equal fingerprint.
+
+        The repr of the frozen dataclasses names every field in a fixed order.
+        """
+        return self._pseudo.digest("request", repr(s))
 
     def screen(self, s: Screening) -> ScreenOutcome:
         keys = self.keys(s)

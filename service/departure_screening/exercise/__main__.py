@@ -1,0 +1,3 @@
+from departure_screening.exercise.cli import main
+
+raise SystemExit(main())

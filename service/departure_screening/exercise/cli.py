@@ -1,0 +1,292 @@
+"""``depscreen exercise``: list, generate, run and drill training exercises.
+
+The main command line registers these with ``add_exercise_parser``; the same commands
+also run stand-alone as ``python -m departure_screening.exercise``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from departure_screening.exercise.generate import (
+    MAX_SEED,
+    GenerationError,
+    generate,
+    to_json_line,
+)
+from departure_screening.exercise.scenario import (
+    ScenarioError,
+    bundled_names,
+    load_scenario,
+)
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+DEFAULT_DRILL_SEED = 1
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+if TYPE_CHECKING:  # argparse's class is generic only to type checkers
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def add_exercise_parser(subparsers: Subparsers) -> None:
+    """Register ``exercise`` and its sub-commands on the main command line."""
+    parser = subparsers.add_parser(
+        "exercise",
+        help="training exercises: synthetic flights with planted cases, in training mode",
+        description="Training exercises: synthetic travellers with planted at-risk cases, "
+        "screened in MODE_TRAINING so that nothing touches live records or live metrics.",
+    )
+    parser.set_defaults(func=lambda _args: _usage(parser))
+    _add_commands(parser.add_subparsers(dest="exercise_command", metavar="COMMAND"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m departure_screening.exercise",
+        description="Training exercises of the departure screening service.",
+    )
+    parser.set_defaults(func=lambda _args: _usage(parser))
+    _add_commands(parser.add_subparsers(dest="exercise_command", metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+def _add_commands(commands: Subparsers) -> None:
+    listing = commands.add_parser("list", help="list the bundled scenarios")
+    listing.set_defaults(func=cmd_list)
+
+    gen = commands.add_parser(
+        "generate",
+        help="write an exercise's screenings with their ground truth, one JSON per line",
+        description="Generate the screenings of an exercise without sending them: one line "
+        'per traveller, {"screening": <proto JSON>, "truth": {"at_risk": ..., "case": ...}}. '
+        "Passport numbers are synthetic.",
+    )
+    _scenario_arguments(gen, seed_required=True)
+    gen.add_argument("--format", choices=["jsonl"], default="jsonl", help="output format")
+    gen.add_argument("--out", metavar="FILE", type=Path, help="write here instead of stdout")
+    gen.set_defaults(func=cmd_generate)
+
+    run = commands.add_parser(
+        "run",
+        help="stream an exercise through the service and write the debrief",
+        description="Generate an exercise, stream it through ScreenManifest in MODE_TRAINING "
+        "and write report.json, report.html and the PNG plots to --out.",
+    )
+    _scenario_arguments(run, seed_required=True)
+    _target_argument(run)
+    run.add_argument("--out", metavar="DIR", type=Path, required=True, help="report directory")
+    run.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    run.set_defaults(func=cmd_run)
+
+    drill = commands.add_parser(
+        "drill",
+        help="be the officer at the counter: decide for travellers one at a time",
+        description="An interactive counter drill for one trainee. Travellers come one at a "
+        "time; type 1 (proceed), 2 (secondary interview) or 3 (postpone), or q to stop. "
+        "After each choice the service's assessment and the ground truth are shown.",
+    )
+    _scenario_arguments(
+        drill,
+        seed_required=False,
+        travellers_help="how many travellers come to your counter "
+        "(default %(default)s); the rest of the scenario is screened in the background",
+    )
+    drill.set_defaults(travellers=None)
+    _target_argument(drill)
+    drill.set_defaults(func=cmd_drill)
+
+
+def _scenario_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    seed_required: bool,
+    travellers_help: str = "number of travellers, planted cases included "
+    "(default: the scenario's own size)",
+) -> None:
+    parser.add_argument(
+        "--scenario",
+        required=True,
+        metavar="NAME|FILE",
+        help=f"a bundled scenario ({', '.join(bundled_names())}) or a scenario YAML file",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        required=seed_required,
+        default=None if seed_required else DEFAULT_DRILL_SEED,
+        help="the same seed gives the same travellers"
+        + ("" if seed_required else " (default %(default)s)"),
+    )
+    parser.add_argument("--travellers", type=_positive, metavar="N", help=travellers_help)
+
+
+def _target_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        default=DEFAULT_TARGET,
+        metavar="HOST:PORT",
+        help="the screening service (default %(default)s)",
+    )
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _problem(exc: Exception) -> int:
+    _err().print(f"[red]error:[/] {exc}", markup=True, soft_wrap=True)
+    return EXIT_USAGE
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    out = Console(highlight=False, soft_wrap=True)
+    for name in bundled_names():
+        try:
+            scenario = load_scenario(name)
+        except ScenarioError as exc:
+            out.print(f"{name}  [red](invalid: {exc.problems[0]})[/]")
+            continue
+        out.print(f"[bold]{scenario.name}[/]  {scenario.description}")
+    return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario)
+        travellers = generate(scenario, args.seed, args.travellers)
+    except (ScenarioError, GenerationError) as exc:
+        return _problem(exc)
+    lines = "".join(to_json_line(item) + "\n" for item in travellers)
+    if args.out is None:
+        sys.stdout.write(lines)
+        sys.stdout.flush()
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(lines, encoding="utf-8")
+        _err().print(f"{len(travellers)} screenings written to {args.out}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    # Imported here so that `list` and `generate` do not load gRPC and matplotlib.
+    from departure_screening.exercise.debrief import compute_debrief
+    from departure_screening.exercise.report import write_report
+    from departure_screening.exercise.run import ExerciseError, run_exercise
+
+    try:
+        scenario = load_scenario(args.scenario)
+        travellers = generate(scenario, args.seed, args.travellers)
+    except (ScenarioError, GenerationError) as exc:
+        return _problem(exc)
+    err = _err()
+    err.print(
+        f"Exercise [bold]{scenario.name}[/], seed {args.seed}: {len(travellers)} travellers "
+        f"to {args.target} in training mode"
+    )
+    try:
+        result = run_exercise(travellers, args.target, console=err, progress=not args.no_progress)
+    except ExerciseError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    debrief = compute_debrief(
+        result.results,
+        scenario,
+        seed=args.seed,
+        not_evaluable=result.not_evaluable,
+        ruleset_version=result.ruleset_version,
+    )
+    files = write_report(debrief, args.out)
+    c = debrief.confusion
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(
+        f"caught {c.tp} of {c.tp + c.fn} at-risk travellers (recall {_pct(c.recall)}), "
+        f"{c.fp} false alarms (precision {_pct(c.precision)}), "
+        f"groups detected {debrief.groups_detected} of {debrief.groups_planted}"
+    )
+    for case in debrief.planted_cases:
+        extra = f" ({case.reason})" if case.reason else ""
+        out.print(f"  {case.case}: {case.outcome.replace('_', ' ')}{extra}")
+    if debrief.rejected:
+        out.print(f"  {len(debrief.rejected)} screenings rejected by the service")
+    out.print(f"report: {files.html}  ({files.json.name} beside it)")
+    return EXIT_OK
+
+
+def cmd_drill(args: argparse.Namespace) -> int:
+    from departure_screening.exercise.drill import (
+        DEFAULT_PRESENTED,
+        GrpcDrillClient,
+        choose_presented,
+        run_drill,
+    )
+    from departure_screening.exercise.run import ExerciseError, connect
+
+    try:
+        scenario = load_scenario(args.scenario)
+        # The whole scenario at its own size: the other counters screen the rest.
+        travellers = generate(scenario, args.seed)
+    except (ScenarioError, GenerationError) as exc:
+        return _problem(exc)
+    count = args.travellers or DEFAULT_PRESENTED
+    presented = choose_presented(travellers, count, args.seed)
+    console = Console(highlight=False)
+    try:
+        channel = connect(args.target)
+    except ExerciseError as exc:
+        _err().print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    try:
+        run_drill(
+            travellers,
+            GrpcDrillClient(channel),
+            presented=presented,
+            scenario=scenario,
+            input_stream=sys.stdin,
+            console=console,
+        )
+    except ExerciseError as exc:
+        _err().print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    finally:
+        channel.close()
+    return EXIT_OK
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f} %"
