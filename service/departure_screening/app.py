@@ -43,8 +43,13 @@ def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) ->
     metrics = create_metrics(registry)
     metrics.set_ruleset_version(ruleset.version)
     metrics.initialise(config.checkpoints, (i.code for i in ruleset.indicators))
-    store = open_store(config.store)
+    # The key first: a store opened for nothing would leave its pool and listener behind.
     pseudonymizer = Pseudonymizer(load_key(config.store, config.key_file))
-    screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
-    servicer = ScreeningServicer(screener, config.checkpoints, metrics)
+    store = open_store(config.store)
+    try:
+        screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
+        servicer = ScreeningServicer(screener, config.checkpoints, metrics)
+    except BaseException:
+        store.close()
+        raise
     return App(config, ruleset, store, metrics, screener, servicer)

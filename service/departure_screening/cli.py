@@ -20,7 +20,9 @@ from departure_screening.ruleset import RulesetError, default_rules_dir, load_ru
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from departure_screening.app import build_app
+    from departure_screening.errors import StoreUnavailable
     from departure_screening.server import serve
+    from departure_screening.store.sqlbase import SchemaError
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -28,8 +30,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     config = serve_config(args)
     try:
         app = build_app(config)
-    except RulesetError as exc:
-        print(exc, file=sys.stderr)
+    except (RulesetError, ValueError, StoreUnavailable, SchemaError) as exc:
+        # A bad ruleset, store URL or key, or an unreachable store: say so and stop.
+        print(f"depscreen serve: {exc}", file=sys.stderr)
         return 2
     running = serve(app)
     stopped = threading.Event()
@@ -118,9 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Sub-commands that live in their own modules."""
+    from departure_screening.audit import add_audit_parser
     from departure_screening.bench import add_bench_parser
     from departure_screening.exercise.cli import add_exercise_parser
 
+    add_audit_parser(commands)
     add_exercise_parser(commands)
     add_bench_parser(commands)
 

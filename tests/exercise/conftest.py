@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from departure_screening.exercise.scenario import Scenario, parse_scenario
-from exercise_helpers import scenario_text, small_raw
+
+from exercise.exercise_helpers import scenario_text, small_raw
 
 
 @pytest.fixture

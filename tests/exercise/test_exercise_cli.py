@@ -48,7 +48,7 @@ def test_generate_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_generate_from_a_scenario_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from exercise_helpers import scenario_text, small_raw
+    from exercise.exercise_helpers import scenario_text, small_raw
 
     path = tmp_path / "mine.yaml"
     path.write_text(scenario_text(small_raw()))

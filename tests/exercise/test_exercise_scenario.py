@@ -13,7 +13,8 @@ from departure_screening.exercise.scenario import (
     load_scenario,
     parse_scenario,
 )
-from exercise_helpers import scenario_text, small_raw
+
+from exercise.exercise_helpers import scenario_text, small_raw
 
 REQUIRED_BUNDLED = {"cambodia-scam-recruitment", "festival-event-group", "ordinary-day-cgk"}
 

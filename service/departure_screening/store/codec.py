@@ -1,0 +1,185 @@
+"""Assessments, decisions and alerts to JSON and back, for the durable stores.
+
+The stored JSON is also what the audit chain hashes, so its text is canonical:
+keys sorted, no insignificant whitespace, UTF-8. Decoding gives back a value
+equal to the one encoded (a retried request returns the stored assessment exactly).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, cast
+
+from departure_screening.domain import (
+    Assessment,
+    DecisionRecord,
+    FiredIndicator,
+    GroupAlert,
+    GroupContext,
+)
+
+# Bumped when the JSON shape changes; decoders accept every version they know.
+FORMAT = 1
+
+JsonObject = dict[str, Any]
+
+
+def canonical(value: Any) -> str:
+    """The one text of a JSON value that hashes compare."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _instant(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+def _parse_instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def assessment_to_obj(a: Assessment) -> JsonObject:
+    return {
+        "format": FORMAT,
+        "assessment_id": a.assessment_id,
+        "request_id": a.request_id,
+        "checkpoint": a.checkpoint,
+        "mode": a.mode,
+        "score": a.score,
+        "band": a.band,
+        "recommended_action": a.recommended_action,
+        "indicators": [
+            {
+                "code": f.code,
+                "weight": f.weight,
+                "title": f.title,
+                "title_id": f.title_id,
+                "legal_basis": list(f.legal_basis),
+                "evidence": dict(f.evidence),
+                "remedy": f.remedy,
+            }
+            for f in a.indicators
+        ],
+        "ruleset_version": a.ruleset_version,
+        "group": {"group_key": a.group.group_key, "members_screened": a.group.members_screened},
+        "assessed_at": _instant(a.assessed_at),
+    }
+
+
+def assessment_from_obj(o: JsonObject) -> Assessment:
+    _check_format(o)
+    return Assessment(
+        assessment_id=str(o["assessment_id"]),
+        request_id=str(o["request_id"]),
+        checkpoint=str(o["checkpoint"]),
+        mode=str(o["mode"]),
+        score=int(o["score"]),
+        band=str(o["band"]),
+        recommended_action=str(o["recommended_action"]),
+        indicators=tuple(
+            FiredIndicator(
+                code=str(f["code"]),
+                weight=int(f["weight"]),
+                title=str(f["title"]),
+                title_id=str(f["title_id"]),
+                legal_basis=tuple(str(b) for b in f["legal_basis"]),
+                evidence={str(k): str(v) for k, v in f["evidence"].items()},
+                remedy=str(f["remedy"]),
+            )
+            for f in o["indicators"]
+        ),
+        ruleset_version=str(o["ruleset_version"]),
+        group=GroupContext(
+            group_key=str(o["group"]["group_key"]),
+            members_screened=int(o["group"]["members_screened"]),
+        ),
+        assessed_at=_parse_instant(o["assessed_at"]),
+    )
+
+
+def decision_to_obj(d: DecisionRecord) -> JsonObject:
+    return {
+        "format": FORMAT,
+        "assessment_id": d.assessment_id,
+        "decision": d.decision,
+        "officer_id": d.officer_id,
+        "note": d.note,
+        "decided_at": _instant(d.decided_at),
+    }
+
+
+def decision_from_obj(o: JsonObject) -> DecisionRecord:
+    _check_format(o)
+    return DecisionRecord(
+        assessment_id=str(o["assessment_id"]),
+        decision=str(o["decision"]),
+        officer_id=str(o["officer_id"]),
+        note=str(o["note"]),
+        decided_at=_parse_instant(o["decided_at"]),
+    )
+
+
+def alert_to_obj(a: GroupAlert) -> JsonObject:
+    return {
+        "format": FORMAT,
+        "kind": a.kind,
+        "checkpoint": a.checkpoint,
+        "mode": a.mode,
+        "group_key": a.group_key,
+        "flight_number": a.flight_number,
+        "departure_date": a.departure_date.isoformat(),
+        "members_screened": a.members_screened,
+        "earlier_assessment_ids": list(a.earlier_assessment_ids),
+        "raised_at": _instant(a.raised_at),
+    }
+
+
+def alert_from_obj(o: JsonObject) -> GroupAlert:
+    _check_format(o)
+    return GroupAlert(
+        checkpoint=str(o["checkpoint"]),
+        mode=str(o["mode"]),
+        group_key=str(o["group_key"]),
+        flight_number=str(o["flight_number"]),
+        departure_date=dt.date.fromisoformat(o["departure_date"]),
+        members_screened=int(o["members_screened"]),
+        earlier_assessment_ids=tuple(str(i) for i in o["earlier_assessment_ids"]),
+        raised_at=_parse_instant(o["raised_at"]),
+        kind=str(o["kind"]),
+    )
+
+
+def encode_assessment(a: Assessment) -> str:
+    return canonical(assessment_to_obj(a))
+
+
+def decode_assessment(text: str) -> Assessment:
+    return assessment_from_obj(_load(text))
+
+
+def encode_decision(d: DecisionRecord) -> str:
+    return canonical(decision_to_obj(d))
+
+
+def decode_decision(text: str) -> DecisionRecord:
+    return decision_from_obj(_load(text))
+
+
+def encode_alert(a: GroupAlert) -> str:
+    return canonical(alert_to_obj(a))
+
+
+def decode_alert(text: str) -> GroupAlert:
+    return alert_from_obj(_load(text))
+
+
+def _load(text: str) -> JsonObject:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("stored record is not a JSON object")
+    return cast(JsonObject, value)
+
+
+def _check_format(o: JsonObject) -> None:
+    if o.get("format") != FORMAT:
+        raise ValueError(f"unknown stored record format {o.get('format')!r}")

@@ -1,0 +1,646 @@
+"""What the SQLite and PostgreSQL stores share: the audit trail, history and purge in SQL.
+
+A backend supplies transactions (with its own way of serialising a group's
+screenings), parameter conversion and error mapping; everything the rules can
+observe is written once, here, to give exactly the semantics of ``MemoryStore``.
+SQL is written with ``?`` placeholders; the PostgreSQL backend rewrites them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import json
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from departure_screening.alerts import AlertHub
+from departure_screening.context import HistoryContext
+from departure_screening.domain import (
+    POSTPONING_DECISIONS,
+    Assessment,
+    DecisionRecord,
+    GroupAlert,
+)
+from departure_screening.errors import NotFound
+from departure_screening.ruleset import ContextWindows
+from departure_screening.store import chain
+from departure_screening.store.base import ScreeningKeys, StoredAssessment
+from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link
+from departure_screening.store.codec import (
+    canonical,
+    decode_assessment,
+    decode_decision,
+    encode_alert,
+    encode_assessment,
+    encode_decision,
+)
+from departure_screening.store.migrations import Migration
+
+Row = tuple[Any, ...]
+
+
+class Db(Protocol):
+    """One open transaction, whatever the driver."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]: ...
+
+
+class SchemaError(RuntimeError):
+    """The database holds a schema this release does not know (a newer release wrote it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    cutoff: dt.datetime
+    assessments: int
+    decisions: int
+    alerts: int
+    links_folded: int
+    anchor: ChainPoint
+    dry_run: bool
+
+
+class ChainBroken(RuntimeError):
+    def __init__(self, report: chain.VerifyReport) -> None:
+        self.report = report
+        super().__init__(f"audit chain broken at {report.broken}")
+
+
+_ASSESSMENT_COLUMNS = (
+    "assessment_id",
+    "request_id",
+    "fingerprint",
+    "mode",
+    "checkpoint",
+    "traveller_key",
+    "escort_key",
+    "group_key",
+    "flight_number",
+    "departure_date",
+    "destination_country",
+    "assessed_at",
+)
+_DECISION_COLUMNS = ("assessment_id", "decision", "officer_id", "decided_at")
+_POSTPONING = tuple(sorted(POSTPONING_DECISIONS))
+# Bounded IN lists: SQLite caps the number of parameters of a statement.
+_BATCH = 400
+
+
+def assessment_columns(keys: ScreeningKeys, a: Assessment) -> dict[str, chain.ColumnValue]:
+    """The stored columns of an assessment as text, the way the chain digests them."""
+    return {
+        "assessment_id": a.assessment_id,
+        "request_id": keys.request_id,
+        "fingerprint": keys.fingerprint,
+        "mode": keys.mode,
+        "checkpoint": keys.checkpoint,
+        "traveller_key": keys.traveller_key,
+        "escort_key": keys.escort_key,
+        "group_key": keys.group_key,
+        "flight_number": keys.flight_number,
+        "departure_date": keys.departure_date.isoformat(),
+        "destination_country": keys.destination_country,
+        "assessed_at": chain.utc_text(a.assessed_at),
+    }
+
+
+def decision_columns(d: DecisionRecord) -> dict[str, chain.ColumnValue]:
+    return {
+        "assessment_id": d.assessment_id,
+        "decision": d.decision,
+        "officer_id": d.officer_id,
+        "decided_at": chain.utc_text(d.decided_at),
+    }
+
+
+def _window(departure: dt.date, days: int) -> tuple[dt.date, dt.date] | None:
+    """Departure dates 1 to ``days`` days before ``departure`` (the same day is not earlier)."""
+    if days < 1:
+        return None
+    try:
+        latest = departure - dt.timedelta(days=1)
+    except OverflowError:
+        return None
+    try:
+        earliest = departure - dt.timedelta(days=days)
+    except OverflowError:
+        earliest = dt.date.min
+    return earliest, latest
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+class SqlStore(ABC):
+    """The audit trail and history over SQL; subclasses bind a database."""
+
+    alerts: AlertHub
+    applied_migrations: tuple[int, ...] = ()
+    # Appended to the read of the chain head so that appends queue on it.
+    _FOR_UPDATE = ""
+
+    # -- backend hooks --------------------------------------------------------
+
+    @abstractmethod
+    def _transaction(
+        self, *, locks: Sequence[str] = (), write: bool = True, purge: bool = False
+    ) -> AbstractContextManager[Db]:
+        """A transaction committed on normal exit, rolled back on an exception.
+
+        ``locks`` names what concurrent screenings must not do at once (the request
+        id, the group); a write transaction holds them until it ends.
+        """
+
+    @abstractmethod
+    def _errors(self) -> AbstractContextManager[None]:
+        """Turns driver errors into ``StoreUnavailable``."""
+
+    @abstractmethod
+    def _date_param(self, value: dt.date) -> Any: ...
+
+    @abstractmethod
+    def _instant_param(self, value: dt.datetime) -> Any: ...
+
+    @abstractmethod
+    def _date_text(self, value: Any) -> str: ...
+
+    @abstractmethod
+    def _instant_text(self, value: Any) -> str: ...
+
+    def _announce(self, db: Db, alert: GroupAlert, alert_id: int) -> None:
+        """Tell other replicas of an alert, inside the transaction that raised it."""
+        return None
+
+    # -- migrations -----------------------------------------------------------
+
+    @staticmethod
+    def _apply_migrations(
+        db: Db, migrations: tuple[Migration, ...], applied_at: str
+    ) -> tuple[int, ...]:
+        """Apply what is missing; the caller holds a lock that keeps other processes out."""
+        done = {int(r[0]) for r in db.all("SELECT version FROM schema_migrations")}
+        known = migrations[-1].version if migrations else 0
+        if done and max(done) > known:
+            raise SchemaError(
+                f"the database schema is at version {max(done)}, newer than this release "
+                f"knows ({known}); upgrade the service"
+            )
+        applied: list[int] = []
+        for m in migrations:
+            if m.version in done:
+                continue
+            for statement in m.statements:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (m.version, m.name, applied_at),
+            )
+            applied.append(m.version)
+        return tuple(applied)
+
+    # -- Store ----------------------------------------------------------------
+
+    @contextmanager
+    def screening(self, keys: ScreeningKeys) -> Iterator[_SqlTransaction]:
+        # Request id first, then group: every screening takes them in this order,
+        # so two transactions never wait on each other in a cycle.
+        locks = ["request:" + keys.request_id]
+        if keys.group_key:
+            locks.append("group:" + keys.group_key)
+        with self._errors(), self._transaction(locks=locks) as db:
+            tx = _SqlTransaction(self, db, keys)
+            yield tx
+        if tx.alert is not None:
+            # After commit, so watchers never hear of an alert that was rolled back.
+            self.alerts.publish(tx.alert)
+
+    def record_decision(self, record: DecisionRecord) -> Assessment:
+        with self._errors(), self._transaction() as db:
+            # Chain head first (the order every writer keeps), then the assessment: a
+            # purge running meanwhile has either finished, or not started.
+            db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+            row = db.one(
+                "SELECT body, assessed_at FROM assessments WHERE assessment_id = ?",
+                (record.assessment_id,),
+            )
+            if row is None:
+                raise NotFound(f"no assessment {record.assessment_id!r}")
+            body = encode_decision(record)
+            digest = chain.record_digest(DECISIONS, decision_columns(record), body)
+            # A decision is purged with its assessment, so it carries the same purge key.
+            link = self._append_link(
+                db, DECISIONS, record.assessment_id, digest, self._instant_text(row[1])
+            )
+            db.execute(
+                "INSERT INTO decisions (chain_seq, assessment_id, decision, officer_id,"
+                " decided_at, body) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    link.seq,
+                    record.assessment_id,
+                    record.decision,
+                    record.officer_id,
+                    self._instant_param(record.decided_at),
+                    body,
+                ),
+            )
+            return decode_assessment(str(row[0]))
+
+    def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
+        with self._errors(), self._transaction(write=False) as db:
+            row = db.one("SELECT body FROM assessments WHERE assessment_id = ?", (assessment_id,))
+            if row is None:
+                raise NotFound(f"no assessment {assessment_id!r}")
+            decisions = db.all(
+                "SELECT body FROM decisions WHERE assessment_id = ? ORDER BY chain_seq",
+                (assessment_id,),
+            )
+            return decode_assessment(str(row[0])), [decode_decision(str(r[0])) for r in decisions]
+
+    def check(self) -> None:
+        with self._errors(), self._transaction(write=False) as db:
+            db.one("SELECT seq FROM chain_state WHERE name = 'head'")
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- inside a screening ---------------------------------------------------
+
+    def _existing(self, db: Db, keys: ScreeningKeys) -> StoredAssessment | None:
+        row = db.one(
+            "SELECT body, fingerprint FROM assessments WHERE request_id = ?", (keys.request_id,)
+        )
+        return StoredAssessment(decode_assessment(str(row[0])), str(row[1])) if row else None
+
+    def _history(
+        self, db: Db, keys: ScreeningKeys, watchlist: frozenset[str], windows: ContextWindows
+    ) -> HistoryContext:
+        members: dict[str, str] = {}
+        if keys.group_key:
+            # Screening order is commit order, which the chain sequence records.
+            for traveller_key, assessment_id in db.all(
+                "SELECT traveller_key, assessment_id FROM assessments"
+                # group_key <> '' repeats the partial index's condition so that the
+                # planner may use it with a bound parameter.
+                " WHERE group_key = ? AND group_key <> '' AND mode = ? AND traveller_key <> ?"
+                " ORDER BY chain_seq",
+                (keys.group_key, keys.mode, keys.escort_key),
+            ):
+                members.setdefault(str(traveller_key), str(assessment_id))
+        earlier = tuple(a for t, a in members.items() if t != keys.traveller_key)
+        new_member = keys.traveller_key not in members
+        # The escort is not a member of the group they lead.
+        joins = bool(keys.group_key) and keys.traveller_key != keys.escort_key and new_member
+        return HistoryContext(
+            group_members=len(members) + (1 if joins else 0),
+            earlier_group_assessments=earlier,
+            new_member=new_member,
+            escort_watchlist_trips=self._escort_trips(db, keys, watchlist, windows),
+            prior_postponements=self._prior_postponements(db, keys, windows),
+        )
+
+    def _escort_trips(
+        self, db: Db, keys: ScreeningKeys, watchlist: frozenset[str], windows: ContextWindows
+    ) -> int:
+        span = _window(keys.departure_date, windows.escort_window_days)
+        if not keys.escort_key or not watchlist or span is None:
+            return 0
+        countries = sorted(watchlist)
+        row = db.one(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT flight_number, departure_date"
+            " FROM assessments WHERE escort_key = ? AND escort_key <> '' AND mode = ?"
+            " AND departure_date BETWEEN ? AND ?"
+            f" AND destination_country IN ({_placeholders(len(countries))})) AS trips",
+            (
+                keys.escort_key,
+                keys.mode,
+                self._date_param(span[0]),
+                self._date_param(span[1]),
+                *countries,
+            ),
+        )
+        return int(row[0]) if row else 0
+
+    def _prior_postponements(self, db: Db, keys: ScreeningKeys, windows: ContextWindows) -> int:
+        span = _window(keys.departure_date, windows.postponement_window_days)
+        if span is None:
+            return 0
+        row = db.one(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT a.flight_number, a.departure_date"
+            " FROM assessments a WHERE a.traveller_key = ? AND a.mode = ?"
+            " AND a.departure_date BETWEEN ? AND ?"
+            " AND EXISTS (SELECT 1 FROM decisions d WHERE d.assessment_id = a.assessment_id"
+            f" AND d.decision IN ({_placeholders(len(_POSTPONING))}))) AS trips",
+            (
+                keys.traveller_key,
+                keys.mode,
+                self._date_param(span[0]),
+                self._date_param(span[1]),
+                *_POSTPONING,
+            ),
+        )
+        return int(row[0]) if row else 0
+
+    def _save(self, db: Db, keys: ScreeningKeys, a: Assessment, alert: GroupAlert | None) -> None:
+        body = encode_assessment(a)
+        digest = chain.record_digest(ASSESSMENTS, assessment_columns(keys, a), body)
+        link = self._append_link(
+            db, ASSESSMENTS, a.assessment_id, digest, chain.utc_text(a.assessed_at)
+        )
+        # UNIQUE(request_id) is the last line of defence; the request-id lock taken
+        # before existing() means a second writer never gets this far.
+        db.execute(
+            f"INSERT INTO assessments ({', '.join(_ASSESSMENT_COLUMNS)}, body, chain_seq)"
+            f" VALUES ({_placeholders(len(_ASSESSMENT_COLUMNS) + 2)})",
+            (
+                a.assessment_id,
+                keys.request_id,
+                keys.fingerprint,
+                keys.mode,
+                keys.checkpoint,
+                keys.traveller_key,
+                keys.escort_key,
+                keys.group_key,
+                keys.flight_number,
+                self._date_param(keys.departure_date),
+                keys.destination_country,
+                self._instant_param(a.assessed_at),
+                body,
+                link.seq,
+            ),
+        )
+        if alert is not None:
+            row = db.one(
+                "INSERT INTO group_alerts (assessment_id, checkpoint, mode, raised_at, body)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING alert_id",
+                (
+                    a.assessment_id,
+                    alert.checkpoint,
+                    alert.mode,
+                    self._instant_param(alert.raised_at),
+                    encode_alert(alert),
+                ),
+            )
+            assert row is not None
+            self._announce(db, alert, int(row[0]))
+
+    def _append_link(self, db: Db, table: str, record_id: str, digest: str, purge_key: str) -> Link:
+        row = db.one("SELECT seq, hash FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+        if row is None:
+            raise SchemaError("chain_state has no head row")
+        link = chain.next_link(
+            ChainPoint(int(row[0]), str(row[1])), table, record_id, digest, purge_key
+        )
+        db.execute(
+            "INSERT INTO audit_chain (seq, record_table, record_id, record_digest, purge_key,"
+            " prev_hash, hash, purged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                link.seq,
+                link.table,
+                link.record_id,
+                link.record_digest,
+                link.purge_key,
+                link.prev_hash,
+                link.hash,
+                False,
+            ),
+        )
+        db.execute(
+            "UPDATE chain_state SET seq = ?, hash = ? WHERE name = 'head'", (link.seq, link.hash)
+        )
+        return link
+
+    # -- audit ----------------------------------------------------------------
+
+    def verify_chain(self) -> chain.VerifyReport:
+        """Check every link after the anchor against the records, on one snapshot."""
+        with self._errors(), self._transaction(write=False) as db:
+            return self._verify(db)
+
+    def _verify(self, db: Db) -> chain.VerifyReport:
+        anchor = self._chain_point(db, "anchor")
+        head = self._chain_point(db, "head")
+        events = [
+            _purge_event(int(r[0]), str(r[1]))
+            for r in db.all("SELECT chain_seq, body FROM purges ORDER BY chain_seq")
+        ]
+        links = (
+            Link(
+                int(r[0]),
+                str(r[1]),
+                str(r[2]),
+                str(r[3]),
+                str(r[4]),
+                str(r[5]),
+                str(r[6]),
+                bool(r[7]),
+            )
+            for r in db.stream(
+                "SELECT seq, record_table, record_id, record_digest, purge_key, prev_hash, hash,"
+                " purged FROM audit_chain WHERE seq > ? ORDER BY seq",
+                (anchor.seq,),
+            )
+        )
+        assessments = (
+            self._assessment_record(r)
+            for r in db.stream(
+                f"SELECT chain_seq, {', '.join(_ASSESSMENT_COLUMNS)}, body FROM assessments"
+                " ORDER BY chain_seq"
+            )
+        )
+        decisions = (
+            self._decision_record(r)
+            for r in db.stream(
+                f"SELECT chain_seq, {', '.join(_DECISION_COLUMNS)}, body FROM decisions"
+                " ORDER BY chain_seq"
+            )
+        )
+        purges = (
+            chain.StoredRecord(
+                int(r[0]),
+                PURGES,
+                str(r[1]),
+                chain.record_digest(
+                    PURGES, {"purge_id": str(r[1]), "cutoff": str(r[2])}, str(r[3])
+                ),
+            )
+            for r in db.stream(
+                "SELECT chain_seq, purge_id, cutoff, body FROM purges ORDER BY chain_seq"
+            )
+        )
+        records = heapq.merge(assessments, decisions, purges, key=lambda r: r.seq)
+        return chain.verify(anchor, head, links, records, events)
+
+    def _assessment_record(self, r: Row) -> chain.StoredRecord:
+        values = list(r[1:-1])
+        values[_ASSESSMENT_COLUMNS.index("departure_date")] = self._date_text(
+            values[_ASSESSMENT_COLUMNS.index("departure_date")]
+        )
+        at = _ASSESSMENT_COLUMNS.index("assessed_at")
+        values[at] = self._instant_text(values[at])
+        columns = {k: str(v) for k, v in zip(_ASSESSMENT_COLUMNS, values, strict=True)}
+        digest = chain.record_digest(ASSESSMENTS, columns, str(r[-1]))
+        return chain.StoredRecord(
+            int(r[0]),
+            ASSESSMENTS,
+            columns["assessment_id"],
+            digest,
+            purge_key=columns["assessed_at"],
+        )
+
+    def _decision_record(self, r: Row) -> chain.StoredRecord:
+        columns = {k: str(v) for k, v in zip(_DECISION_COLUMNS, r[1:-1], strict=True)}
+        columns["decided_at"] = self._instant_text(r[-2])
+        digest = chain.record_digest(DECISIONS, columns, str(r[-1]))
+        return chain.StoredRecord(int(r[0]), DECISIONS, columns["assessment_id"], digest)
+
+    @staticmethod
+    def _chain_point(db: Db, name: str) -> ChainPoint:
+        row = db.one("SELECT seq, hash FROM chain_state WHERE name = ?", (name,))
+        if row is None:
+            raise SchemaError(f"chain_state has no {name} row")
+        return ChainPoint(int(row[0]), str(row[1]))
+
+    def purge(self, cutoff: dt.datetime, *, dry_run: bool = False) -> PurgeReport:
+        """Remove assessments assessed before ``cutoff``, with their decisions and alerts.
+
+        Their links stay, marked purged, and a purge event with the cutoff is appended
+        to the chain, so the chain still verifies; purged links at the start of the
+        chain are folded into the anchor. The chain is verified first, inside the same
+        transaction: a purge never launders a broken chain into a fresh anchor.
+        Raises ``ChainBroken``.
+        """
+        cutoff_text = chain.utc_text(cutoff)
+        with self._errors(), self._transaction(purge=not dry_run) as db:
+            # Lock the head before touching any record: appends take it first too,
+            # so purge and screenings never wait on each other in a cycle.
+            db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+            report = self._verify(db)
+            if not report.ok:
+                raise ChainBroken(report)
+            ids = [
+                str(r[0])
+                for r in db.all(
+                    "SELECT assessment_id FROM assessments WHERE assessed_at < ?"
+                    " ORDER BY chain_seq",
+                    (self._instant_param(cutoff),),
+                )
+            ]
+            decisions = 0
+            for start in range(0, len(ids), _BATCH):
+                batch = ids[start : start + _BATCH]
+                marks = _placeholders(len(batch))
+                row = db.one(
+                    f"SELECT COUNT(*) FROM decisions WHERE assessment_id IN ({marks})", batch
+                )
+                decisions += int(row[0]) if row else 0
+                if dry_run:
+                    continue
+                db.execute(
+                    f"UPDATE audit_chain SET purged = ? WHERE record_id IN ({marks})"
+                    " AND record_table IN (?, ?)",
+                    (True, *batch, ASSESSMENTS, DECISIONS),
+                )
+                db.execute(f"DELETE FROM decisions WHERE assessment_id IN ({marks})", batch)
+                db.execute(f"DELETE FROM assessments WHERE assessment_id IN ({marks})", batch)
+            row = db.one(
+                "SELECT COUNT(*) FROM group_alerts WHERE raised_at < ?",
+                (self._instant_param(cutoff),),
+            )
+            alerts = int(row[0]) if row else 0
+            anchor = report.anchor
+            if dry_run:
+                return PurgeReport(cutoff, len(ids), decisions, alerts, 0, anchor, True)
+            db.execute(
+                "DELETE FROM group_alerts WHERE raised_at < ?", (self._instant_param(cutoff),)
+            )
+            anchor, folded = self._fold_purged_prefix(db, anchor, report.head)
+            purge_id = uuid.uuid4().hex
+            body = canonical(
+                {
+                    "format": 1,
+                    "purge_id": purge_id,
+                    "cutoff": cutoff_text,
+                    "purged_at": chain.utc_text(dt.datetime.now(dt.UTC)),
+                    "assessments": len(ids),
+                    "decisions": decisions,
+                    "alerts": alerts,
+                    "anchor": {"seq": anchor.seq, "hash": anchor.hash},
+                }
+            )
+            digest = chain.record_digest(
+                PURGES, {"purge_id": purge_id, "cutoff": cutoff_text}, body
+            )
+            link = self._append_link(db, PURGES, purge_id, digest, "")
+            db.execute(
+                "INSERT INTO purges (purge_id, cutoff, body, chain_seq) VALUES (?, ?, ?, ?)",
+                (purge_id, cutoff_text, body, link.seq),
+            )
+            return PurgeReport(cutoff, len(ids), decisions, alerts, folded, anchor, False)
+
+    def _fold_purged_prefix(
+        self, db: Db, anchor: ChainPoint, head: ChainPoint
+    ) -> tuple[ChainPoint, int]:
+        """Drop the links before the first live record; earlier purge events go with them
+        (every purged link they covered lies before them)."""
+        row = db.one(
+            "SELECT MIN(seq) FROM audit_chain WHERE seq > ? AND purged = ? AND record_table <> ?",
+            (anchor.seq, False, PURGES),
+        )
+        last = int(row[0]) - 1 if row and row[0] is not None else head.seq
+        if last <= anchor.seq:
+            return anchor, 0
+        hash_row = db.one("SELECT hash FROM audit_chain WHERE seq = ?", (last,))
+        assert hash_row is not None
+        new_anchor = ChainPoint(last, str(hash_row[0]))
+        db.execute("DELETE FROM purges WHERE chain_seq <= ?", (last,))
+        db.execute("DELETE FROM audit_chain WHERE seq > ? AND seq <= ?", (anchor.seq, last))
+        db.execute(
+            "UPDATE chain_state SET seq = ?, hash = ? WHERE name = 'anchor'",
+            (new_anchor.seq, new_anchor.hash),
+        )
+        return new_anchor, last - anchor.seq
+
+
+def _purge_event(seq: int, body: str) -> chain.PurgeEvent:
+    try:
+        o = json.loads(body)
+        return chain.PurgeEvent(
+            seq, str(o["cutoff"]), ChainPoint(int(o["anchor"]["seq"]), str(o["anchor"]["hash"]))
+        )
+    except (ValueError, KeyError, TypeError):
+        # An unreadable event covers nothing; the walk reports its record as altered.
+        return chain.PurgeEvent(seq, "", ChainPoint(-1, ""))
+
+
+class _SqlTransaction:
+    def __init__(self, store: SqlStore, db: Db, keys: ScreeningKeys) -> None:
+        self._store = store
+        self._db = db
+        self._keys = keys
+        self.alert: GroupAlert | None = None
+        self._saved = False
+
+    def existing(self) -> StoredAssessment | None:
+        return self._store._existing(self._db, self._keys)
+
+    def history(self, watchlist: frozenset[str], windows: ContextWindows) -> HistoryContext:
+        return self._store._history(self._db, self._keys, watchlist, windows)
+
+    def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
+        if self._saved:
+            raise RuntimeError("a screening transaction saves one assessment")
+        self._store._save(self._db, self._keys, assessment, alert)
+        self._saved = True
+        self.alert = alert

@@ -1,0 +1,62 @@
+"""PostgreSQL stopped under a running server: UNAVAILABLE, then it serves again by itself."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import grpc
+import pytest
+from departure_screening.v1 import screening_pb2 as pb
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from support.builders import screening
+from support.postgres import PostgresCluster, create_database
+from support.servers import ServerProcess
+
+SERVICE = "departure_screening.v1.ScreeningService"
+
+
+def health(target: str) -> int:
+    with grpc.insecure_channel(target) as channel:
+        return int(
+            health_pb2_grpc.HealthStub(channel)
+            .Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5)
+            .status
+        )
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.2)
+
+
+def test_outage_gives_unavailable_and_recovers(postgres_cluster: PostgresCluster) -> None:
+    db = create_database(postgres_cluster.url())
+    env = {"DEPSCREEN_PSEUDONYM_KEY": secrets.token_hex(32)}
+    with ServerProcess(store=db, env=env) as server:
+        stub = server.stub()
+        before = stub.Screen(pb.ScreenRequest(screening=screening())).assessment
+        postgres_cluster.stop()
+        try:
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Screen(pb.ScreenRequest(screening=screening()), timeout=30)
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+            with pytest.raises(grpc.RpcError) as info:
+                list(
+                    stub.ScreenManifest(
+                        iter([pb.ScreenManifestRequest(screening=screening())]), timeout=30
+                    )
+                )
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+            wait_for(lambda: health(server.target) == health_pb2.HealthCheckResponse.NOT_SERVING)
+        finally:
+            postgres_cluster.start()
+        wait_for(lambda: health(server.target) == health_pb2.HealthCheckResponse.SERVING)
+        after = stub.Screen(pb.ScreenRequest(screening=screening()), timeout=30).assessment
+        assert after.assessment_id != before.assessment_id
+        got = stub.GetAssessment(pb.GetAssessmentRequest(assessment_id=before.assessment_id))
+        assert got.assessment == before
+        assert 'code="UNAVAILABLE"' in server.metrics_text()

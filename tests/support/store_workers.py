@@ -1,0 +1,88 @@
+"""Work for child processes in store concurrency tests (importable under spawn)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Any
+
+from departure_screening.alerts import AlertHub
+from departure_screening.domain import GroupAlert
+from departure_screening.store.base import Store
+from departure_screening.store.factory import open_store
+
+from support.store_helpers import keys, screen
+
+
+def screen_concurrently(store: Store, passports: list[str], escort: str) -> list[dict[str, Any]]:
+    """Screen one member per thread, all released at the same moment."""
+    results: list[dict[str, Any]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(passports))
+
+    def one(passport: str) -> None:
+        try:
+            start.wait()
+            s = screen(store, keys(passport, escort=escort))
+            results.append(
+                {
+                    "passport": passport,
+                    "members": s.assessment.group.members_screened,
+                    "alert": s.alert is not None,
+                    "assessment_id": s.assessment.assessment_id,
+                    "earlier": list(s.alert.earlier_assessment_ids) if s.alert else [],
+                }
+            )
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=one, args=(p,)) for p in passports]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def drain(q: queue.SimpleQueue[GroupAlert]) -> list[GroupAlert]:
+    got = []
+    while True:
+        try:
+            got.append(q.get_nowait())
+        except queue.Empty:
+            return got
+
+
+def replica(
+    url: str, passports: list[str], escort: str, barrier: Any, out: Any, settle: float
+) -> None:
+    """One server process: open the store, screen when every replica is ready, then
+    report what it screened and how many alerts its watchers received."""
+    hub = AlertHub()
+    store = open_store(url, hub)
+    try:
+        with hub.subscribe("CGK", "MODE_LIVE") as q:
+            barrier.wait()
+            results = screen_concurrently(store, passports, escort)
+            barrier.wait()  # every replica has finished screening
+            time.sleep(settle)
+            out.put({"results": results, "received": len(drain(q))})
+    except BaseException as e:
+        out.put({"error": repr(e)})
+        raise
+    finally:
+        store.close()
+
+
+def screen_until_killed(url: str, conn: Any) -> None:
+    """Screen one traveller after another, acknowledging each after it returned."""
+    store = open_store(url)
+    n = 0
+    while True:
+        k = keys(f"K{n}", escort=f"KE{n % 5}", request_id=f"kill-{n}")
+        screen(store, k)
+        conn.send(k.request_id)
+        n += 1
