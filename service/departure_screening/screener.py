@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from departure_screening.context import HistoryContext
@@ -23,11 +23,11 @@ from departure_screening.domain import (
     ScreenOutcome,
 )
 from departure_screening.engine import RuleEngine
-from departure_screening.errors import AlreadyExists
+from departure_screening.errors import AlreadyExists, ScreeningError
 from departure_screening.evaluation import evaluate
 from departure_screening.pseudonym import Pseudonymizer
 from departure_screening.ruleset import Ruleset
-from departure_screening.store.base import ScreeningKeys, Store
+from departure_screening.store.base import ScreeningKeys, ScreeningTransaction, Store
 
 
 class ScreeningObserver(Protocol):
@@ -112,36 +112,60 @@ class Screener:
         return self._pseudo.digest("request", repr(s))
 
     def screen(self, s: Screening) -> ScreenOutcome:
-        keys = self.keys(s)
-        with self.store.screening(keys) as tx:
-            stored = tx.existing()
-            if stored is not None:
-                if stored.fingerprint != keys.fingerprint:
-                    raise AlreadyExists(
-                        f"request_id {s.request_id!r} was already used for a different screening"
-                    )
-                return ScreenOutcome(stored.assessment, replayed=True)
-            history = tx.history(self._watchlist, self.ruleset.context)
-            scored = evaluate(self.engine, s, history)
-            now = self._clock()
-            assessment = Assessment(
-                assessment_id=self._new_id(),
-                request_id=s.request_id,
-                checkpoint=s.checkpoint,
-                mode=s.mode,
-                score=scored.score,
-                band=scored.band,
-                recommended_action=scored.recommended_action,
-                indicators=scored.indicators,
-                ruleset_version=self.ruleset.version,
-                group=GroupContext(keys.group_key, history.group_members),
-                assessed_at=now,
-            )
-            alert = self._group_alert(s, keys, history, now)
-            tx.save(assessment, alert)
-        self._observer.assessed(assessment)
-        if alert is not None:
-            self._observer.alerted(alert)
+        (result,) = self.screen_batch([s])
+        if isinstance(result, ScreeningError):
+            raise result
+        return result
+
+    def screen_batch(self, items: Sequence[Screening]) -> list[ScreenOutcome | ScreeningError]:
+        """Screen in order, in one store transaction: one durable commit for all.
+
+        A conflict (ALREADY_EXISTS) is that item's result and the others go on; a
+        store failure raises and acknowledges none of them.
+        """
+        keys = [self.keys(s) for s in items]
+        results: list[ScreenOutcome | ScreeningError] = []
+        with self.store.screenings(keys) as txs:
+            for s, k, tx in zip(items, keys, txs, strict=True):
+                try:
+                    results.append(self._screen_in(tx, s, k))
+                except AlreadyExists as conflict:
+                    results.append(conflict)
+        for result in results:  # committed: now they count
+            if isinstance(result, ScreenOutcome) and not result.replayed:
+                self._observer.assessed(result.assessment)
+                for alert in result.alerts:
+                    self._observer.alerted(alert)
+        return results
+
+    def _screen_in(
+        self, tx: ScreeningTransaction, s: Screening, keys: ScreeningKeys
+    ) -> ScreenOutcome:
+        stored = tx.existing()
+        if stored is not None:
+            if stored.fingerprint != keys.fingerprint:
+                raise AlreadyExists(
+                    f"request_id {s.request_id!r} was already used for a different screening"
+                )
+            return ScreenOutcome(stored.assessment, replayed=True)
+        history = tx.history(self._watchlist, self.ruleset.context)
+        scored = evaluate(self.engine, s, history)
+        now = self._clock()
+        assessment = Assessment(
+            assessment_id=self._new_id(),
+            request_id=s.request_id,
+            checkpoint=s.checkpoint,
+            mode=s.mode,
+            score=scored.score,
+            band=scored.band,
+            recommended_action=scored.recommended_action,
+            indicators=scored.indicators,
+            ruleset_version=self.ruleset.version,
+            group=GroupContext(keys.group_key, history.group_members),
+            assessed_at=now,
+        )
+        alert = self._group_alert(s, keys, history, now)
+        tx.save(assessment, alert)
         return ScreenOutcome(assessment, alerts=(alert,) if alert else ())
 
     def _group_alert(

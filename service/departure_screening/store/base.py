@@ -9,6 +9,7 @@ transaction is isolated from concurrent screenings of the same group.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -57,6 +58,15 @@ class Store(Protocol):
 
     def screening(self, keys: ScreeningKeys) -> AbstractContextManager[ScreeningTransaction]:
         """A transaction for one screening; committed durably on normal exit."""
+
+    def screenings(
+        self, keys: Sequence[ScreeningKeys]
+    ) -> AbstractContextManager[Sequence[ScreeningTransaction]]:
+        """One transaction, and one durable commit, for several screenings.
+
+        The caller works through them in order; each sees what the ones before it
+        saved (a group growing within one manifest).
+        """
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
         """Append a decision; return its assessment. Raises NotFound."""

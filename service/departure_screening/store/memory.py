@@ -1,13 +1,15 @@
 """A store in memory: for tests of the rules and for trying the service out.
 
-Nothing survives a restart; use SQLite or PostgreSQL for anything real.
+Nothing survives a restart; use SQLite or PostgreSQL for anything real. History
+is indexed the way the SQL stores index it, so long exercises stay fast.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -36,21 +38,54 @@ class MemoryStore:
         self.alerts = alerts or AlertHub()
         self._lock = threading.RLock()
         self._rows: list[_Row] = []
+        self._reindex()
+
+    def _reindex(self) -> None:
         self._by_request: dict[str, _Row] = {}
         self._by_assessment: dict[str, _Row] = {}
+        # (mode, group) → traveller → first assessment id, in screening order.
+        self._groups: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        self._by_escort: dict[tuple[str, str], list[_Row]] = defaultdict(list)
+        self._by_traveller: dict[tuple[str, str], list[_Row]] = defaultdict(list)
+        for row in self._rows:
+            self._index(row)
+
+    def _index(self, row: _Row) -> None:
+        k = row.keys
+        self._by_request[k.request_id] = row
+        self._by_assessment[row.assessment.assessment_id] = row
+        if k.group_key and k.traveller_key != k.escort_key:
+            self._groups[(k.mode, k.group_key)].setdefault(
+                k.traveller_key, row.assessment.assessment_id
+            )
+        if k.escort_key:
+            self._by_escort[(k.mode, k.escort_key)].append(row)
+        self._by_traveller[(k.mode, k.traveller_key)].append(row)
 
     @contextmanager
     def screening(self, keys: ScreeningKeys) -> Iterator[_MemoryTransaction]:
-        with self._lock:
-            tx = _MemoryTransaction(self, keys)
+        with self.screenings([keys]) as (tx,):
             yield tx
-            if tx.staged is not None:
-                row = _Row(keys, tx.staged)
-                self._rows.append(row)
-                self._by_request[keys.request_id] = row
-                self._by_assessment[tx.staged.assessment_id] = row
-        if tx.alert is not None:
-            self.alerts.publish(tx.alert)
+
+    @contextmanager
+    def screenings(self, keys: Sequence[ScreeningKeys]) -> Iterator[list[_MemoryTransaction]]:
+        with self._lock:
+            mark = len(self._rows)
+            txs = [_MemoryTransaction(self, k) for k in keys]
+            try:
+                yield txs
+            except BaseException:
+                del self._rows[mark:]  # nothing of a failed transaction stays
+                self._reindex()
+                raise
+        for tx in txs:
+            if tx.alert is not None:
+                self.alerts.publish(tx.alert)
+
+    def _save(self, keys: ScreeningKeys, assessment: Assessment) -> None:
+        row = _Row(keys, assessment)
+        self._rows.append(row)
+        self._index(row)
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
         with self._lock:
@@ -76,28 +111,24 @@ class MemoryStore:
     def _history(
         self, keys: ScreeningKeys, watchlist: frozenset[str], windows: ContextWindows
     ) -> HistoryContext:
-        same_mode = [r for r in self._rows if r.keys.mode == keys.mode]
-        members: dict[str, str] = {}
-        if keys.group_key:
-            for r in same_mode:
-                k = r.keys
-                if k.group_key == keys.group_key and k.traveller_key != keys.escort_key:
-                    members.setdefault(k.traveller_key, r.assessment.assessment_id)
+        members = self._groups.get((keys.mode, keys.group_key), {}) if keys.group_key else {}
         earlier = tuple(a for t, a in members.items() if t != keys.traveller_key)
         new_member = keys.traveller_key not in members
-        if keys.group_key and keys.traveller_key != keys.escort_key:
-            members.setdefault(keys.traveller_key, "")
+        # The escort is not a member of the group they lead.
+        joins = bool(keys.group_key) and keys.traveller_key != keys.escort_key and new_member
+        escort_rows = (
+            self._by_escort.get((keys.mode, keys.escort_key), ()) if keys.escort_key else ()
+        )
+        own_rows = self._by_traveller.get((keys.mode, keys.traveller_key), ())
         return HistoryContext(
-            group_members=len(members),
+            group_members=len(members) + (1 if joins else 0),
             earlier_group_assessments=earlier,
             new_member=new_member,
             escort_watchlist_trips=len(
                 {
                     (r.keys.flight_number, r.keys.departure_date)
-                    for r in same_mode
-                    if keys.escort_key
-                    and r.keys.escort_key == keys.escort_key
-                    and r.keys.destination_country in watchlist
+                    for r in escort_rows
+                    if r.keys.destination_country in watchlist
                     and _within(
                         r.keys.departure_date, keys.departure_date, windows.escort_window_days
                     )
@@ -106,9 +137,8 @@ class MemoryStore:
             prior_postponements=len(
                 {
                     (r.keys.flight_number, r.keys.departure_date)
-                    for r in same_mode
-                    if r.keys.traveller_key == keys.traveller_key
-                    and _within(
+                    for r in own_rows
+                    if _within(
                         r.keys.departure_date, keys.departure_date, windows.postponement_window_days
                     )
                     and any(d.decision in POSTPONING_DECISIONS for d in r.decisions)
@@ -126,7 +156,6 @@ class _MemoryTransaction:
     def __init__(self, store: MemoryStore, keys: ScreeningKeys) -> None:
         self._store = store
         self._keys = keys
-        self.staged: Assessment | None = None
         self.alert: GroupAlert | None = None
 
     def existing(self) -> StoredAssessment | None:
@@ -137,4 +166,6 @@ class _MemoryTransaction:
         return self._store._history(self._keys, watchlist, windows)
 
     def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
-        self.staged, self.alert = assessment, alert
+        # Visible at once to the screenings after it in the same transaction.
+        self._store._save(self._keys, assessment)
+        self.alert = alert

@@ -166,8 +166,13 @@ class PostgresStore(SqlStore):
             if not write:
                 # One snapshot for every statement (verify reads several tables).
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            for name in locks:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id(name),))
+            if locks:
+                # One round trip; ascending ids are the one order every transaction
+                # keeps, so lock waits never form a cycle.
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(l) FROM unnest(%s::bigint[]) AS l",
+                    (sorted({lock_id(name) for name in locks}),),
+                )
             if purge:
                 conn.execute("SET LOCAL depscreen.purge = 'on'")
             yield _PgDb(conn)

@@ -214,17 +214,23 @@ class SqlStore(ABC):
 
     @contextmanager
     def screening(self, keys: ScreeningKeys) -> Iterator[_SqlTransaction]:
-        # Request id first, then group: every screening takes them in this order,
-        # so two transactions never wait on each other in a cycle.
-        locks = ["request:" + keys.request_id]
-        if keys.group_key:
-            locks.append("group:" + keys.group_key)
-        with self._errors(), self._transaction(locks=locks) as db:
-            tx = _SqlTransaction(self, db, keys)
+        with self.screenings([keys]) as (tx,):
             yield tx
-        if tx.alert is not None:
-            # After commit, so watchers never hear of an alert that was rolled back.
-            self.alerts.publish(tx.alert)
+
+    @contextmanager
+    def screenings(self, keys: Sequence[ScreeningKeys]) -> Iterator[list[_SqlTransaction]]:
+        # Every request id and group of the batch is locked up front, so two
+        # transactions never wait on each other in a cycle; the backend takes them in
+        # one fixed order.
+        locks = {"request:" + k.request_id for k in keys}
+        locks |= {"group:" + k.group_key for k in keys if k.group_key}
+        with self._errors(), self._transaction(locks=sorted(locks)) as db:
+            txs = [_SqlTransaction(self, db, k) for k in keys]
+            yield txs
+        for tx in txs:
+            if tx.alert is not None:
+                # After commit, so watchers never hear of an alert that was rolled back.
+                self.alerts.publish(tx.alert)
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
         with self._errors(), self._transaction() as db:
