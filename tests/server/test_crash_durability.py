@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import pytest
 from departure_screening.v1 import screening_pb2 as pb
 from support.builders import screening
+from support.postgres import create_database, drop_database
 from support.servers import ServerProcess
 
 
-def test_kill_9_keeps_every_acknowledged_assessment(tmp_path: Path) -> None:
-    store = f"sqlite:///{tmp_path}/depscreen.db"
-    server = ServerProcess(store=store).start()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/depscreen.db"
+        return
+    db = create_database(request.getfixturevalue("postgres_url"))
+    yield db
+    drop_database(db)
+
+
+def test_kill_9_keeps_every_acknowledged_assessment(store_url: str) -> None:
+    store = store_url
+    env = {"DEPSCREEN_PSEUDONYM_KEY": secrets.token_hex(32)}  # the same for the restart
+    server = ServerProcess(store=store, env=env).start()
     acknowledged: list[tuple[pb.Screening, pb.Assessment]] = []
     lock = threading.Lock()
     stop = threading.Event()
@@ -48,7 +63,7 @@ def test_kill_9_keeps_every_acknowledged_assessment(tmp_path: Path) -> None:
         t.join(10)
     assert len(acknowledged) >= 300
 
-    with ServerProcess(store=store) as again:
+    with ServerProcess(store=store, env=env) as again:
         stub = again.stub()
         for s, a in acknowledged:
             got = stub.GetAssessment(pb.GetAssessmentRequest(assessment_id=a.assessment_id))

@@ -303,3 +303,31 @@ def test_same_history_as_memory_store(kit: StoreKit) -> None:
             ids.append(aid)
     for aid in ids:
         assert store.get_assessment(aid) == reference.get_assessment(aid)
+
+
+def test_one_transaction_for_several_screenings_sees_its_own_saves(store: Store) -> None:
+    members = [keys(f"B{n}", escort="E9") for n in range(4)]
+    retry = members[1]
+    with store.screenings([*members, retry]) as txs:
+        seen = []
+        for k, tx in zip([*members, retry], txs, strict=True):
+            stored = tx.existing()
+            if stored is not None:
+                seen.append(("replayed", stored.assessment.group.members_screened))
+                continue
+            h = tx.history(WATCHLIST, WINDOWS)
+            tx.save(assessment(k, members=h.group_members), None)
+            seen.append(("new", h.group_members))
+    assert seen == [("new", 1), ("new", 2), ("new", 3), ("new", 4), ("replayed", 2)]
+    assert screen(store, keys("B9", escort="E9")).history.group_members == 5  # type: ignore[union-attr]
+
+
+def test_a_failed_batch_keeps_nothing(store: Store) -> None:
+    first, second = keys("C1", escort="E8"), keys("C2", escort="E8")
+    with pytest.raises(Boom), store.screenings([first, second]) as txs:
+        txs[0].save(assessment(first, members=1), None)
+        raise Boom
+    after = screen(store, keys("C3", escort="E8"))
+    assert after.history is not None and after.history.group_members == 1
+    with store.screening(first) as tx:
+        assert tx.existing() is None
