@@ -47,7 +47,8 @@ def utc_text(value: dt.datetime) -> str:
 
 def record_digest(table: str, columns: Mapping[str, ColumnValue], body: str) -> str:
     """Digest of one stored row: its table, its indexed columns and its JSON body."""
-    text = canonical({"table": table, "columns": dict(columns), "body": body})
+    # The body is canonical JSON already: it is hashed as it is, not escaped again.
+    text = "\n".join((table, canonical(dict(columns)), body))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
