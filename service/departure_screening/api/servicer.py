@@ -51,10 +51,8 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         try:
             result = call()
         except ScreeningError as error:
-            status = status_for(error)
-            self._count(method, code_name(status.code))
-            context.abort_with_status(rpc_status.to_status(status))
-            raise  # abort_with_status raises; this is for type checkers
+            self._abort(method, context, error)
+            raise  # _abort raises; this is for type checkers
         except Exception:
             log.exception("%s failed", method)
             self._count(method, "INTERNAL")
@@ -62,6 +60,12 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             raise
         self._count(method, "OK")
         return result
+
+    def _abort(self, method: str, context: grpc.ServicerContext, error: ScreeningError) -> None:
+        """Count the error's status code and end the call with it (raises)."""
+        status = status_for(error)
+        self._count(method, code_name(status.code))
+        context.abort_with_status(rpc_status.to_status(status))
 
     def _count(self, method: str, code: str) -> None:
         self._metrics.rpc_requests.labels(method, code).inc()
@@ -179,7 +183,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
     ) -> Iterator[pb.WatchAlertsResponse]:
         violations = validation.watch_violations(request, self._checkpoints)
         if violations:
-            self._unary("WatchAlerts", context, _raise(InvalidArgument(violations)))
+            self._abort("WatchAlerts", context, InvalidArgument(violations))
         mode = pb.Mode.Name(request.mode)
         hub = self._screener.store.alerts
         with hub.subscribe(request.checkpoint, mode) as alerts:
@@ -233,10 +237,3 @@ def read_ahead(requests: Iterator[R], most: int) -> Iterator[list[R]]:
         yield chunk
         if ended:
             return
-
-
-def _raise(error: ScreeningError) -> Callable[[], Any]:
-    def call() -> Any:
-        raise error
-
-    return call
