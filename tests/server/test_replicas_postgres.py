@@ -21,13 +21,16 @@ from support.servers import ServerProcess
 def replicas(postgres_url: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     db = create_database(postgres_url)
     key = {"DEPSCREEN_PSEUDONYM_KEY": secrets.token_hex(32)}
-    a = ServerProcess(store=db, env=key).start()
-    b = ServerProcess(store=db, env=key).start()
-    yield a, b
-    for server in (a, b):
-        if server.proc and server.proc.poll() is None:
-            server.terminate()
-    drop_database(db)
+    servers = [ServerProcess(store=db, env=key), ServerProcess(store=db, env=key)]
+    try:
+        for server in servers:
+            server.start()
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            if server.proc and server.proc.poll() is None:
+                server.terminate()
+        drop_database(db)
 
 
 def codes(a: pb.Assessment) -> set[str]:
