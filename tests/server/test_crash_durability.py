@@ -12,7 +12,6 @@ import grpc
 import pytest
 from departure_screening.v1 import screening_pb2 as pb
 from support.builders import screening
-from support.postgres import create_database, drop_database
 from support.servers import ServerProcess
 
 
@@ -21,9 +20,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/depscreen.db"
         return
-    db = create_database(request.getfixturevalue("postgres_url"))
-    yield db
-    drop_database(db)
+    yield request.getfixturevalue("pg_database")
 
 
 def test_kill_9_keeps_every_acknowledged_assessment(store_url: str) -> None:

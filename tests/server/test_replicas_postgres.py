@@ -13,13 +13,12 @@ import grpc
 import pytest
 from departure_screening.v1 import screening_pb2 as pb
 from support.builders import screening
-from support.postgres import create_database, drop_database
 from support.servers import ServerProcess
 
 
 @pytest.fixture
-def replicas(postgres_url: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    db = create_database(postgres_url)
+def replicas(pg_database: str) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    db = pg_database
     key = {"DEPSCREEN_PSEUDONYM_KEY": secrets.token_hex(32)}
     servers = [ServerProcess(store=db, env=key), ServerProcess(store=db, env=key)]
     try:
@@ -30,7 +29,6 @@ def replicas(postgres_url: str) -> Iterator[tuple[ServerProcess, ServerProcess]]
         for server in servers:
             if server.proc and server.proc.poll() is None:
                 server.terminate()
-        drop_database(db)
 
 
 def codes(a: pb.Assessment) -> set[str]:
