@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from typing import Any
 
+from departure_screening.api.convert import date_to_pb
 from departure_screening.v1 import screening_pb2 as pb
 from google.type import date_pb2
 
@@ -13,8 +14,7 @@ _ids = itertools.count(1)
 
 
 def pb_date(value: str | dt.date) -> date_pb2.Date:
-    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
+    return date_to_pb(dt.date.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def screening(**changes: Any) -> pb.Screening:

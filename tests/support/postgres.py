@@ -12,7 +12,6 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,8 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
+
+from support.servers import free_port
 
 OS_USER = "postgres"
 
@@ -49,12 +50,6 @@ def find_bindir() -> Path:
         "/usr/lib/postgresql/*/bin or on PATH: install them (Debian: apt-get install -y "
         "postgresql) or set DEPSCREEN_TEST_POSTGRES_URL to a server the tests may use"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PostgresCluster:
