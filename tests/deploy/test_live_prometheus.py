@@ -296,7 +296,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         client = Client(pb_grpc.ScreeningServiceStub(channel), traffic)
         burst(client, escort="E1234567", flight="QZ262", group_checkpoint="CGK")
         wait_scraped(prometheus, traffic)
-        time.sleep(2)  # a few more scrapes, so the second burst is a later sample
+        # Two more scrapes, so the second burst lands in a later sample than the first.
+        scrapes = 'count_over_time(up{job="depscreen"}[10m])'
+        seen = prometheus.value(scrapes) or 0
+        prometheus.wait_for(
+            lambda: (prometheus.value(scrapes) or 0) >= seen + 2, what="two more scrapes"
+        )
         burst(client, escort="E7654321", flight="QZ263", group_checkpoint="DPS")
         wait_scraped(prometheus, traffic)
         yield Live(server, prometheus, traffic)
