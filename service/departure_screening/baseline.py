@@ -61,7 +61,6 @@ def main() -> None:
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print("ready", flush=True)
     stop.wait()
     server.stop(1).wait()
 

@@ -127,7 +127,6 @@ def start_service(workdir: Path) -> Child:
         stderr=(workdir / "service.log").open("wb"),
     )
     _wait_ready(target)
-    # Serving means the store is open; one call makes sure the rules are warm too.
     return Child(proc, target)
 
 

@@ -7,7 +7,7 @@ rules, the store and the API all speak one vocabulary.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MODE_LIVE = "MODE_LIVE"
 MODE_TRAINING = "MODE_TRAINING"
@@ -180,4 +180,4 @@ class ScreenOutcome:
 
     assessment: Assessment
     replayed: bool = False
-    alerts: tuple[GroupAlert, ...] = field(default=())
+    alerts: tuple[GroupAlert, ...] = ()

@@ -37,10 +37,10 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         screener: Screener,
         checkpoints: Collection[str],
         metrics: Metrics,
-        commits: CommitQueue | None = None,
+        commits: CommitQueue,
     ) -> None:
         self._screener = screener
-        self._commits = commits or CommitQueue(screener.screen_batch)
+        self._commits = commits
         self._checkpoints = frozenset(checkpoints)
         self._metrics = metrics
 

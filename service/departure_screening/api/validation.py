@@ -62,14 +62,10 @@ def _check_date(v: _Violations, path: str, has: bool, value: date_pb2.Date) -> d
     return day
 
 
-def _printable(value: str) -> bool:
-    return value.isprintable()
-
-
 def _check_text(v: _Violations, path: str, value: str, limit: int) -> None:
     if len(value) > limit:
         v.add(path, f"at most {limit} characters")
-    elif not _printable(value):
+    elif not value.isprintable():
         v.add(path, "must not contain control characters")
 
 
