@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-from departure_screening.batching import CommitQueue, Result
+from departure_screening.batching import CommitQueue
 from departure_screening.errors import AlreadyExists, StoreUnavailable
 
 
@@ -24,7 +23,7 @@ class FakeBatches:
         self.concurrent = 0
         self.most_concurrent = 0
 
-    def __call__(self, items: Sequence[Any]) -> list[Result]:
+    def __call__(self, items: Sequence[Any]) -> list[Any]:
         with self.lock:
             self.concurrent += 1
             self.most_concurrent = max(self.most_concurrent, self.concurrent)
@@ -39,11 +38,30 @@ class FakeBatches:
                 self.concurrent -= 1
 
 
+def test_what_arrives_while_the_leader_waits_at_the_gate_joins_its_batch() -> None:
+    fake = FakeBatches()
+    gate = threading.Lock()
+    queue = CommitQueue(fake, gate=lambda: gate)
+    gate.acquire()  # another process is committing
+    with ThreadPoolExecutor(5) as pool:
+        leader = pool.submit(queue.submit, ["lead"])
+        deadline = time.monotonic() + 5
+        while len(queue._queue) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        followers = [pool.submit(queue.submit, [f"f{n}"]) for n in range(4)]
+        while len(queue._queue) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        gate.release()
+        assert leader.result(5) == ["ok:lead"]
+        assert [f.result(5) for f in followers] == [[f"ok:f{n}"] for n in range(4)]
+    assert fake.batches == [["lead", "f0", "f1", "f2", "f3"]]
+
+
 def test_concurrent_callers_share_transactions_and_get_their_own_results() -> None:
     fake = FakeBatches(delay=0.01)
     queue = CommitQueue(fake, max_batch=50)
     with ThreadPoolExecutor(32) as pool:
-        results = list(pool.map(lambda n: queue.screen_many([n, n + 1000]), range(200)))
+        results = list(pool.map(lambda n: queue.submit([n, n + 1000]), range(200)))
     assert results == [[f"ok:{n}", f"ok:{n + 1000}"] for n in range(200)]
     assert fake.most_concurrent == 1  # one transaction at a time
     assert len(fake.batches) < 200  # and they were shared
@@ -56,9 +74,9 @@ def test_concurrent_callers_share_transactions_and_get_their_own_results() -> No
 
 def test_a_conflict_is_that_items_result_only() -> None:
     queue = CommitQueue(FakeBatches())
-    assert queue.screen_many(["a", "conflict", "b"])[0] == "ok:a"
-    with pytest.raises(AlreadyExists):
-        queue.screen("conflict")  # type: ignore[arg-type]
+    first, conflict, last = queue.submit(["a", "conflict", "b"])
+    assert (first, last) == ("ok:a", "ok:b")
+    assert isinstance(conflict, AlreadyExists)
 
 
 def test_a_failed_transaction_fails_every_caller_in_it_and_the_queue_goes_on() -> None:
@@ -68,7 +86,7 @@ def test_a_failed_transaction_fails_every_caller_in_it_and_the_queue_goes_on() -
 
     def call(item: str) -> None:
         try:
-            outcomes[item] = queue.screen_many([item])
+            outcomes[item] = queue.submit([item])
         except StoreUnavailable as error:
             outcomes[item] = error
 
@@ -80,4 +98,4 @@ def test_a_failed_transaction_fails_every_caller_in_it_and_the_queue_goes_on() -
         t.join(5)
     assert isinstance(outcomes["bad"], StoreUnavailable)
     assert outcomes["first"] == ["ok:first"] or isinstance(outcomes["first"], StoreUnavailable)
-    assert queue.screen_many(["later"]) == ["ok:later"]
+    assert queue.submit(["later"]) == ["ok:later"]

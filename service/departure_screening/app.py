@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from departure_screening.api.servicer import ScreeningServicer
-from departure_screening.batching import CommitQueue
 from departure_screening.config import ServeConfig
 from departure_screening.errors import StoreUnavailable
 from departure_screening.keys import load_key
@@ -49,8 +48,7 @@ def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) ->
     store = open_store(config.store)
     try:
         screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
-        commits = CommitQueue(screener.screen_batch)
-        servicer = ScreeningServicer(screener, config.checkpoints, metrics, commits)
+        servicer = ScreeningServicer(screener, config.checkpoints, metrics)
     except BaseException:
         store.close()
         raise

@@ -1,11 +1,15 @@
-"""Group commit: screenings that arrive together share one store transaction.
+"""Group commit: work that arrives together shares one store transaction.
 
 Counter calls and manifests arriving at the same moment would otherwise each
 wait for a durable commit of their own. Here the first caller to find the store
-idle becomes the leader: it takes everything queued (up to ``max_batch``
-screenings), runs it as one transaction, hands each caller its own result, and
-the next leader takes what queued meanwhile. A lone request is never delayed to
-wait for company; each is acknowledged only after the commit that holds it.
+idle becomes the leader: it takes everything queued (up to ``max_batch`` items),
+runs it as one transaction, hands each caller its own results, and the next
+leader takes what queued meanwhile. A lone request is never delayed to wait for
+company; each is acknowledged only after the commit that holds it.
+
+The leader takes its batch inside ``gate`` (the store's write lock, when several
+processes share one store): whatever arrives while it waits for another process's
+commit joins its batch instead of waiting for the next one.
 """
 
 from __future__ import annotations
@@ -13,67 +17,78 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Generic, TypeVar
 
-from departure_screening.domain import Screening, ScreenOutcome
-from departure_screening.errors import ScreeningError
-
-Result = ScreenOutcome | ScreeningError
-ScreenBatch = Callable[[Sequence[Screening]], list[Result]]
+T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_MAX_BATCH = 500
 
 
-class _Ticket:
-    __slots__ = ("done", "error", "items", "results")
+class _Ticket(Generic[T, R]):
+    __slots__ = ("done", "error", "items", "results", "wake")
 
-    def __init__(self, items: Sequence[Screening]) -> None:
+    def __init__(self, items: Sequence[T]) -> None:
         self.items = items
-        self.results: list[Result] = []
+        self.results: list[R] = []
         self.error: BaseException | None = None
         self.done = False
+        # Held until this caller has to run: when its batch is done, or when it is
+        # to lead the next one. Waking exactly that thread, not every waiter, keeps
+        # sleeping callers from contending for the GIL after each commit.
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
-class CommitQueue:
-    def __init__(self, screen_batch: ScreenBatch, max_batch: int = DEFAULT_MAX_BATCH) -> None:
-        self._screen_batch = screen_batch
+class CommitQueue(Generic[T, R]):
+    def __init__(
+        self,
+        run_batch: Callable[[Sequence[T]], list[R]],
+        max_batch: int = DEFAULT_MAX_BATCH,
+        gate: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ) -> None:
+        self._run_batch = run_batch
         self._max_batch = max_batch
-        self._cv = threading.Condition()
-        self._queue: deque[_Ticket] = deque()
+        self._gate = gate
+        self._lock = threading.Lock()
+        self._queue: deque[_Ticket[T, R]] = deque()
         self._leading = False
 
-    def screen(self, screening: Screening) -> ScreenOutcome:
-        (result,) = self.screen_many([screening])
-        if isinstance(result, ScreeningError):
-            raise result
-        return result
-
-    def screen_many(self, items: Sequence[Screening]) -> list[Result]:
+    def submit(self, items: Sequence[T]) -> list[R]:
         """Results in the order of ``items``; raises what failed the whole transaction."""
-        ticket = _Ticket(items)
-        with self._cv:
+        ticket: _Ticket[T, R] = _Ticket(items)
+        with self._lock:
             self._queue.append(ticket)
-            while self._leading and not ticket.done:
-                self._cv.wait()
-            if not ticket.done:
-                self._leading = True
+            follow = self._leading
+            self._leading = True
+        if follow:
+            ticket.wake.acquire()  # done, or handed the lead
         if not ticket.done:
             self._lead(ticket)
         if ticket.error is not None:
             raise ticket.error
         return ticket.results
 
-    def _lead(self, own: _Ticket) -> None:
+    def _lead(self, own: _Ticket[T, R]) -> None:
         try:
             while not own.done:
-                with self._cv:
-                    batch = self._take()
-                self._run(batch)
+                batch: list[_Ticket[T, R]] = []
+                try:
+                    with self._gate():
+                        with self._lock:
+                            batch = self._take()
+                        self._run(batch)
+                finally:
+                    self._wake(batch)
         finally:
-            with self._cv:
-                self._leading = False
-                self._cv.notify_all()
+            with self._lock:
+                successor = self._queue[0] if self._queue else None
+                self._leading = successor is not None
+            if successor is not None:
+                successor.wake.release()
 
-    def _take(self) -> list[_Ticket]:
+    def _take(self) -> list[_Ticket[T, R]]:
         batch = [self._queue.popleft()]
         size = len(batch[0].items)
         while self._queue and size + len(self._queue[0].items) <= self._max_batch:
@@ -82,10 +97,10 @@ class CommitQueue:
             batch.append(ticket)
         return batch
 
-    def _run(self, batch: list[_Ticket]) -> None:
-        items = [s for ticket in batch for s in ticket.items]
+    def _run(self, batch: list[_Ticket[T, R]]) -> None:
+        items = [item for ticket in batch for item in ticket.items]
         try:
-            results = self._screen_batch(items)
+            results = self._run_batch(items)
         except BaseException as error:  # the store failed: nobody is acknowledged
             for ticket in batch:
                 ticket.error = error
@@ -94,7 +109,9 @@ class CommitQueue:
             for ticket in batch:
                 ticket.results = results[at : at + len(ticket.items)]
                 at += len(ticket.items)
-        with self._cv:
-            for ticket in batch:
-                ticket.done = True
-            self._cv.notify_all()
+
+    @staticmethod
+    def _wake(batch: list[_Ticket[T, R]]) -> None:
+        for ticket in batch:
+            ticket.done = True
+            ticket.wake.release()

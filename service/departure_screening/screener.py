@@ -4,6 +4,13 @@ validated screening → keys and history from the store → facts → rules engi
 score and explanation → durable save → observers (metrics) → outcome.
 
 Validation happens before this (at the API boundary); nothing here knows gRPC.
+
+Concurrent callers share durable commits (``batching.CommitQueue``). What does
+not need the store's write lock is done before it, in the caller's own thread:
+the keys, and for a traveller without a group the whole evaluation, made on the
+assumption of no history. Inside the lock the store says whether that
+assumption holds (it does unless the traveller was postponed before); when it
+does not, the screening is evaluated again there with its real history.
 """
 
 from __future__ import annotations
@@ -11,8 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
+from departure_screening.batching import CommitQueue
 from departure_screening.context import HistoryContext
 from departure_screening.domain import (
     Assessment,
@@ -27,6 +36,7 @@ from departure_screening.errors import AlreadyExists, ScreeningError
 from departure_screening.evaluation import evaluate
 from departure_screening.pseudonym import Pseudonymizer
 from departure_screening.ruleset import Ruleset
+from departure_screening.scoring import Scored
 from departure_screening.store.base import ScreeningKeys, ScreeningTransaction, Store
 
 
@@ -59,6 +69,21 @@ def new_assessment_id() -> str:
     return uuid.uuid4().hex
 
 
+Result = ScreenOutcome | ScreeningError
+# What a traveller without a group learns from the store in the usual case.
+NO_HISTORY = HistoryContext()
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    screening: Screening
+    keys: ScreeningKeys
+    assessment_id: str
+    at: dt.datetime
+    # The evaluation with NO_HISTORY, for a screening without a group.
+    provisional: Scored | None
+
+
 class Screener:
     def __init__(
         self,
@@ -77,6 +102,9 @@ class Screener:
         self._clock = clock
         self._new_id = new_id
         self._watchlist = frozenset(ruleset.lists.watchlist)
+        self._commits: CommitQueue[_Prepared, Result] = CommitQueue(
+            self._commit, gate=store.write_gate
+        )
 
     def keys(self, s: Screening) -> ScreeningKeys:
         trip = s.trip
@@ -112,25 +140,18 @@ class Screener:
         return self._pseudo.digest("request", repr(s))
 
     def screen(self, s: Screening) -> ScreenOutcome:
-        (result,) = self.screen_batch([s])
+        (result,) = self.screen_many([s])
         if isinstance(result, ScreeningError):
             raise result
         return result
 
-    def screen_batch(self, items: Sequence[Screening]) -> list[ScreenOutcome | ScreeningError]:
-        """Screen in order, in one store transaction: one durable commit for all.
+    def screen_many(self, items: Sequence[Screening]) -> list[Result]:
+        """Screen in order, sharing one durable commit with concurrent callers.
 
         A conflict (ALREADY_EXISTS) is that item's result and the others go on; a
         store failure raises and acknowledges none of them.
         """
-        keys = [self.keys(s) for s in items]
-        results: list[ScreenOutcome | ScreeningError] = []
-        with self.store.screenings(keys) as txs:
-            for s, k, tx in zip(items, keys, txs, strict=True):
-                try:
-                    results.append(self._screen_in(tx, s, k))
-                except AlreadyExists as conflict:
-                    results.append(conflict)
+        results = self._commits.submit([self._prepare(s) for s in items])
         for result in results:  # committed: now they count
             if isinstance(result, ScreenOutcome) and not result.replayed:
                 self._observer.assessed(result.assessment)
@@ -138,9 +159,24 @@ class Screener:
                     self._observer.alerted(alert)
         return results
 
-    def _screen_in(
-        self, tx: ScreeningTransaction, s: Screening, keys: ScreeningKeys
-    ) -> ScreenOutcome:
+    def _prepare(self, s: Screening) -> _Prepared:
+        keys = self.keys(s)
+        provisional = None if keys.group_key else evaluate(self.engine, s, NO_HISTORY)
+        return _Prepared(s, keys, self._new_id(), self._clock(), provisional)
+
+    def _commit(self, items: Sequence[_Prepared]) -> list[Result]:
+        """One store transaction for the batch: one durable commit for all."""
+        results: list[Result] = []
+        with self.store.screenings([p.keys for p in items]) as txs:
+            for p, tx in zip(items, txs, strict=True):
+                try:
+                    results.append(self._screen_in(tx, p))
+                except AlreadyExists as conflict:
+                    results.append(conflict)
+        return results
+
+    def _screen_in(self, tx: ScreeningTransaction, p: _Prepared) -> ScreenOutcome:
+        s, keys = p.screening, p.keys
         stored = tx.existing()
         if stored is not None:
             if stored.fingerprint != keys.fingerprint:
@@ -149,10 +185,12 @@ class Screener:
                 )
             return ScreenOutcome(stored.assessment, replayed=True)
         history = tx.history(self._watchlist, self.ruleset.context)
-        scored = evaluate(self.engine, s, history)
-        now = self._clock()
+        if p.provisional is not None and history == NO_HISTORY:
+            scored = p.provisional
+        else:
+            scored = evaluate(self.engine, s, history)
         assessment = Assessment(
-            assessment_id=self._new_id(),
+            assessment_id=p.assessment_id,
             request_id=s.request_id,
             checkpoint=s.checkpoint,
             mode=s.mode,
@@ -162,9 +200,9 @@ class Screener:
             indicators=scored.indicators,
             ruleset_version=self.ruleset.version,
             group=GroupContext(keys.group_key, history.group_members),
-            assessed_at=now,
+            assessed_at=p.at,
         )
-        alert = self._group_alert(s, keys, history, now)
+        alert = self._group_alert(s, keys, history, p.at)
         tx.save(assessment, alert)
         return ScreenOutcome(assessment, alerts=(alert,) if alert else ())
 

@@ -15,7 +15,6 @@ from grpc_status import rpc_status
 from departure_screening import domain
 from departure_screening.api import convert, validation
 from departure_screening.api.status import code_name, status_for
-from departure_screening.batching import CommitQueue
 from departure_screening.errors import InvalidArgument, ScreeningError, StoreUnavailable
 from departure_screening.metrics import Metrics
 from departure_screening.screener import Screener, utc_now
@@ -37,10 +36,8 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         screener: Screener,
         checkpoints: Collection[str],
         metrics: Metrics,
-        commits: CommitQueue,
     ) -> None:
         self._screener = screener
-        self._commits = commits
         self._checkpoints = frozenset(checkpoints)
         self._metrics = metrics
 
@@ -75,7 +72,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         violations = validation.screening_violations(request, self._checkpoints)
         if violations:
             raise InvalidArgument(violations)
-        outcome = self._commits.screen(convert.screening_from_pb(request.screening))
+        outcome = self._screener.screen(convert.screening_from_pb(request.screening))
         self._metrics.screening_duration.labels("Screen").observe(time.perf_counter() - started)
         return convert.assessment_to_pb(outcome.assessment)
 
@@ -95,7 +92,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             else:
                 responses.append(None)
                 valid.append(convert.screening_from_pb(request.screening))
-        results = iter(self._commits.screen_many(valid) if valid else [])
+        results = iter(self._screener.screen_many(valid) if valid else [])
         elapsed = time.perf_counter() - started
         out: list[pb.ScreenManifestResponse] = []
         for response in responses:

@@ -68,6 +68,13 @@ class Store(Protocol):
         saved (a group growing within one manifest).
         """
 
+    def write_gate(self) -> AbstractContextManager[None]:
+        """Held by a commit queue's leader around taking and running a batch.
+
+        A store whose writers queue on one lock (SQLite) takes it here, so the batch
+        grows while it waits; others give a no-op.
+        """
+
     def record_decision(self, record: DecisionRecord) -> Assessment:
         """Append a decision; return its assessment. Raises NotFound."""
 

@@ -69,7 +69,7 @@ def _open_sql(where: StoreLocation, alerts: AlertHub | None, *, listen: bool) ->
     if where.kind == SQLITE:
         from departure_screening.store.sqlite import SqliteStore
 
-        return SqliteStore(where.target, alerts)
+        return SqliteStore(where.target, alerts, watch_other_processes=listen)
     from departure_screening.store.postgres import PostgresStore
 
     return PostgresStore(where.target, alerts, listen=listen)

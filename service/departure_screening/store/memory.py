@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from departure_screening.alerts import AlertHub
@@ -101,6 +101,9 @@ class MemoryStore:
             if row is None:
                 raise NotFound(f"no assessment {assessment_id!r}")
             return row.assessment, list(row.decisions)
+
+    def write_gate(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def check(self) -> None:
         return None

@@ -75,6 +75,10 @@ class _PgDb:
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return [tuple(r) for r in self._conn.execute(*_pg(sql, params)).fetchall()]
 
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), rows)
+
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         # A server-side cursor: verifying a long chain does not load it all at once.
         with self._conn.cursor(name=f"depscreen_stream_{next(_cursor_names)}") as cur:

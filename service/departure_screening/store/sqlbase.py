@@ -14,7 +14,7 @@ import json
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,6 +54,10 @@ class Db(Protocol):
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]: ...
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement run for each row of parameters."""
+        ...
 
 
 class SchemaError(RuntimeError):
@@ -97,7 +101,9 @@ _POSTPONING = tuple(sorted(POSTPONING_DECISIONS))
 _BATCH = 400
 
 
-def assessment_columns(keys: ScreeningKeys, a: Assessment) -> dict[str, chain.ColumnValue]:
+def assessment_columns(
+    keys: ScreeningKeys, a: Assessment, assessed_text: str | None = None
+) -> dict[str, chain.ColumnValue]:
     """The stored columns of an assessment as text, the way the chain digests them."""
     return {
         "assessment_id": a.assessment_id,
@@ -111,7 +117,7 @@ def assessment_columns(keys: ScreeningKeys, a: Assessment) -> dict[str, chain.Co
         "flight_number": keys.flight_number,
         "departure_date": keys.departure_date.isoformat(),
         "destination_country": keys.destination_country,
-        "assessed_at": chain.utc_text(a.assessed_at),
+        "assessed_at": assessed_text or chain.utc_text(a.assessed_at),
     }
 
 
@@ -122,6 +128,29 @@ def decision_columns(d: DecisionRecord) -> dict[str, chain.ColumnValue]:
         "officer_id": d.officer_id,
         "decided_at": chain.utc_text(d.decided_at),
     }
+
+
+_INSERT_ASSESSMENT = (
+    f"INSERT INTO assessments ({', '.join(_ASSESSMENT_COLUMNS)}, body, chain_seq)"
+    f" VALUES ({', '.join('?' * (len(_ASSESSMENT_COLUMNS) + 2))})"
+)
+_INSERT_LINK = (
+    "INSERT INTO audit_chain (seq, record_table, record_id, record_digest, purge_key,"
+    " prev_hash, hash, purged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _link_row(link: Link) -> tuple[Any, ...]:
+    return (
+        link.seq,
+        link.table,
+        link.record_id,
+        link.record_digest,
+        link.purge_key,
+        link.prev_hash,
+        link.hash,
+        False,
+    )
 
 
 def _window(departure: dt.date, days: int) -> tuple[dt.date, dt.date] | None:
@@ -225,8 +254,10 @@ class SqlStore(ABC):
         locks = {"request:" + k.request_id for k in keys}
         locks |= {"group:" + k.group_key for k in keys if k.group_key}
         with self._errors(), self._transaction(locks=sorted(locks)) as db:
-            txs = [_SqlTransaction(self, db, k) for k in keys]
+            batch = _ScreeningBatch(self, db, keys)
+            txs = [_SqlTransaction(batch, k) for k in keys]
             yield txs
+            batch.flush()
         for tx in txs:
             if tx.alert is not None:
                 # After commit, so watchers never hear of an alert that was rolled back.
@@ -274,6 +305,9 @@ class SqlStore(ABC):
             )
             return decode_assessment(str(row[0])), [decode_decision(str(r[0])) for r in decisions]
 
+    def write_gate(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
     def check(self) -> None:
         with self._errors(), self._transaction(write=False) as db:
             db.one("SELECT seq FROM chain_state WHERE name = 'head'")
@@ -283,15 +317,29 @@ class SqlStore(ABC):
 
     # -- inside a screening ---------------------------------------------------
 
-    def _existing(self, db: Db, keys: ScreeningKeys) -> StoredAssessment | None:
-        row = db.one(
-            "SELECT body, fingerprint FROM assessments WHERE request_id = ?", (keys.request_id,)
-        )
-        return StoredAssessment(decode_assessment(str(row[0])), str(row[1])) if row else None
+    def _existing_many(self, db: Db, request_ids: Sequence[str]) -> dict[str, StoredAssessment]:
+        found: dict[str, StoredAssessment] = {}
+        unique = sorted(set(request_ids))
+        for at in range(0, len(unique), _BATCH):
+            part = unique[at : at + _BATCH]
+            for request_id, body, fingerprint in db.all(
+                "SELECT request_id, body, fingerprint FROM assessments"
+                f" WHERE request_id IN ({_placeholders(len(part))})",
+                part,
+            ):
+                found[str(request_id)] = StoredAssessment(
+                    decode_assessment(str(body)), str(fingerprint)
+                )
+        return found
 
     def _history(
-        self, db: Db, keys: ScreeningKeys, watchlist: frozenset[str], windows: ContextWindows
+        self,
+        batch: _ScreeningBatch,
+        keys: ScreeningKeys,
+        watchlist: frozenset[str],
+        windows: ContextWindows,
     ) -> HistoryContext:
+        db = batch.db
         members: dict[str, str] = {}
         if keys.group_key:
             # Screening order is commit order, which the chain sequence records.
@@ -313,7 +361,7 @@ class SqlStore(ABC):
             earlier_group_assessments=earlier,
             new_member=new_member,
             escort_watchlist_trips=self._escort_trips(db, keys, watchlist, windows),
-            prior_postponements=self._prior_postponements(db, keys, windows),
+            prior_postponements=batch.prior_postponements(keys, windows),
         )
 
     def _escort_trips(
@@ -338,56 +386,62 @@ class SqlStore(ABC):
         )
         return int(row[0]) if row else 0
 
-    def _prior_postponements(self, db: Db, keys: ScreeningKeys, windows: ContextWindows) -> int:
-        span = _window(keys.departure_date, windows.postponement_window_days)
-        if span is None:
-            return 0
-        row = db.one(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT a.flight_number, a.departure_date"
-            " FROM assessments a WHERE a.traveller_key = ? AND a.mode = ?"
-            " AND a.departure_date BETWEEN ? AND ?"
-            " AND EXISTS (SELECT 1 FROM decisions d WHERE d.assessment_id = a.assessment_id"
-            f" AND d.decision IN ({_placeholders(len(_POSTPONING))}))) AS trips",
-            (
-                keys.traveller_key,
-                keys.mode,
-                self._date_param(span[0]),
-                self._date_param(span[1]),
-                *_POSTPONING,
-            ),
-        )
-        return int(row[0]) if row else 0
+    def _postponed_trips(
+        self, db: Db, keys: Sequence[ScreeningKeys]
+    ) -> dict[tuple[str, str], set[tuple[str, dt.date]]]:
+        """Every trip of the batch's travellers with a postponing decision, by (traveller,
+        mode). Screening records no decision, so one read serves the whole batch."""
+        trips: dict[tuple[str, str], set[tuple[str, dt.date]]] = {}
+        travellers = sorted({k.traveller_key for k in keys})
+        for at in range(0, len(travellers), _BATCH):
+            part = travellers[at : at + _BATCH]
+            for traveller_key, mode, flight_number, departure_date in db.all(
+                "SELECT DISTINCT a.traveller_key, a.mode, a.flight_number, a.departure_date"
+                f" FROM assessments a WHERE a.traveller_key IN ({_placeholders(len(part))})"
+                " AND EXISTS (SELECT 1 FROM decisions d WHERE d.assessment_id = a.assessment_id"
+                f" AND d.decision IN ({_placeholders(len(_POSTPONING))}))",
+                (*part, *_POSTPONING),
+            ):
+                trips.setdefault((str(traveller_key), str(mode)), set()).add(
+                    (str(flight_number), dt.date.fromisoformat(self._date_text(departure_date)))
+                )
+        return trips
 
-    def _save(self, db: Db, keys: ScreeningKeys, a: Assessment, alert: GroupAlert | None) -> None:
+    def _save(
+        self, batch: _ScreeningBatch, keys: ScreeningKeys, a: Assessment, alert: GroupAlert | None
+    ) -> None:
+        db = batch.db
+        assessed = chain.utc_text(a.assessed_at)
         body = encode_assessment(a)
-        digest = chain.record_digest(ASSESSMENTS, assessment_columns(keys, a), body)
-        link = self._append_link(
-            db, ASSESSMENTS, a.assessment_id, digest, chain.utc_text(a.assessed_at)
+        digest = chain.record_digest(ASSESSMENTS, assessment_columns(keys, a, assessed), body)
+        link = batch.append_link(ASSESSMENTS, a.assessment_id, digest, assessed)
+        row = (
+            a.assessment_id,
+            keys.request_id,
+            keys.fingerprint,
+            keys.mode,
+            keys.checkpoint,
+            keys.traveller_key,
+            keys.escort_key,
+            keys.group_key,
+            keys.flight_number,
+            self._date_param(keys.departure_date),
+            keys.destination_country,
+            self._instant_param(a.assessed_at),
+            body,
+            link.seq,
         )
-        # UNIQUE(request_id) is the last line of defence; the request-id lock taken
-        # before existing() means a second writer never gets this far.
-        db.execute(
-            f"INSERT INTO assessments ({', '.join(_ASSESSMENT_COLUMNS)}, body, chain_seq)"
-            f" VALUES ({_placeholders(len(_ASSESSMENT_COLUMNS) + 2)})",
-            (
-                a.assessment_id,
-                keys.request_id,
-                keys.fingerprint,
-                keys.mode,
-                keys.checkpoint,
-                keys.traveller_key,
-                keys.escort_key,
-                keys.group_key,
-                keys.flight_number,
-                self._date_param(keys.departure_date),
-                keys.destination_country,
-                self._instant_param(a.assessed_at),
-                body,
-                link.seq,
-            ),
-        )
+        if keys.group_key:
+            # Later members of the group in this batch read it back: write it now.
+            db.execute(_INSERT_ASSESSMENT, row)
+        else:
+            # Nothing in the batch reads an assessment without a group: write it with
+            # the others when the batch ends. UNIQUE(request_id) stays the last line of
+            # defence; the request-id lock taken before existing() keeps writers apart.
+            batch.assessment_rows.append(row)
+        batch.existing[keys.request_id] = StoredAssessment(a, keys.fingerprint)
         if alert is not None:
-            row = db.one(
+            alert_row = db.one(
                 "INSERT INTO group_alerts (assessment_id, checkpoint, mode, raised_at, body)"
                 " VALUES (?, ?, ?, ?, ?) RETURNING alert_id",
                 (
@@ -398,34 +452,23 @@ class SqlStore(ABC):
                     encode_alert(alert),
                 ),
             )
-            assert row is not None
-            self._announce(db, alert, int(row[0]))
+            assert alert_row is not None
+            self._announce(db, alert, int(alert_row[0]))
 
     def _append_link(self, db: Db, table: str, record_id: str, digest: str, purge_key: str) -> Link:
-        row = db.one("SELECT seq, hash FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
-        if row is None:
-            raise SchemaError("chain_state has no head row")
-        link = chain.next_link(
-            ChainPoint(int(row[0]), str(row[1])), table, record_id, digest, purge_key
-        )
-        db.execute(
-            "INSERT INTO audit_chain (seq, record_table, record_id, record_digest, purge_key,"
-            " prev_hash, hash, purged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                link.seq,
-                link.table,
-                link.record_id,
-                link.record_digest,
-                link.purge_key,
-                link.prev_hash,
-                link.hash,
-                False,
-            ),
-        )
+        """Append one link now (decisions, purges); screenings go through a batch."""
+        link = chain.next_link(self._chain_head(db), table, record_id, digest, purge_key)
+        db.execute(_INSERT_LINK, _link_row(link))
         db.execute(
             "UPDATE chain_state SET seq = ?, hash = ? WHERE name = 'head'", (link.seq, link.hash)
         )
         return link
+
+    def _chain_head(self, db: Db) -> ChainPoint:
+        row = db.one("SELECT seq, hash FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+        if row is None:
+            raise SchemaError("chain_state has no head row")
+        return ChainPoint(int(row[0]), str(row[1]))
 
     # -- audit ----------------------------------------------------------------
 
@@ -630,23 +673,68 @@ def _purge_event(seq: int, body: str) -> chain.PurgeEvent:
         return chain.PurgeEvent(seq, "", ChainPoint(-1, ""))
 
 
+class _ScreeningBatch:
+    """What the screenings of one transaction share.
+
+    Lookups that nothing in the batch can change are read once for all of it, and
+    the writes nothing in the batch reads back are gathered into a few statements at
+    the end: the write lock is held for as short a time as the batch allows.
+    """
+
+    def __init__(self, store: SqlStore, db: Db, keys: Sequence[ScreeningKeys]) -> None:
+        self.store = store
+        self.db = db
+        # Stored before the batch, then each save of the batch as it happens.
+        self.existing = store._existing_many(db, [k.request_id for k in keys])
+        self._postponed = store._postponed_trips(db, keys)
+        self.assessment_rows: list[tuple[Any, ...]] = []
+        self._links: list[Link] = []
+        self._head: ChainPoint | None = None
+
+    def prior_postponements(self, keys: ScreeningKeys, windows: ContextWindows) -> int:
+        span = _window(keys.departure_date, windows.postponement_window_days)
+        trips = self._postponed.get((keys.traveller_key, keys.mode))
+        if span is None or not trips:
+            return 0
+        return sum(1 for _, day in trips if span[0] <= day <= span[1])
+
+    def append_link(self, table: str, record_id: str, digest: str, purge_key: str) -> Link:
+        # The head is read (and locked) at the first save, not before: a batch of
+        # replays appends nothing and leaves the head alone.
+        head = self._head or self.store._chain_head(self.db)
+        link = chain.next_link(head, table, record_id, digest, purge_key)
+        self._head = ChainPoint(link.seq, link.hash)
+        self._links.append(link)
+        return link
+
+    def flush(self) -> None:
+        if self.assessment_rows:
+            self.db.many(_INSERT_ASSESSMENT, self.assessment_rows)
+        if self._links:
+            self.db.many(_INSERT_LINK, [_link_row(link) for link in self._links])
+            assert self._head is not None
+            self.db.execute(
+                "UPDATE chain_state SET seq = ?, hash = ? WHERE name = 'head'",
+                (self._head.seq, self._head.hash),
+            )
+
+
 class _SqlTransaction:
-    def __init__(self, store: SqlStore, db: Db, keys: ScreeningKeys) -> None:
-        self._store = store
-        self._db = db
+    def __init__(self, batch: _ScreeningBatch, keys: ScreeningKeys) -> None:
+        self._batch = batch
         self._keys = keys
         self.alert: GroupAlert | None = None
         self._saved = False
 
     def existing(self) -> StoredAssessment | None:
-        return self._store._existing(self._db, self._keys)
+        return self._batch.existing.get(self._keys.request_id)
 
     def history(self, watchlist: frozenset[str], windows: ContextWindows) -> HistoryContext:
-        return self._store._history(self._db, self._keys, watchlist, windows)
+        return self._batch.store._history(self._batch, self._keys, watchlist, windows)
 
     def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
         if self._saved:
             raise RuntimeError("a screening transaction saves one assessment")
-        self._store._save(self._db, self._keys, assessment, alert)
+        self._batch.store._save(self._batch, self._keys, assessment, alert)
         self._saved = True
         self.alert = alert

@@ -5,33 +5,53 @@ the screening is acknowledged and survives kill -9 or power loss as far as SQLit
 and the disk allow. Concurrency: every writing transaction starts with
 ``BEGIN IMMEDIATE``, which takes SQLite's single write lock before anything is
 read, so screenings of one group (from any thread or process) run one after the
-other and each sees the ones before it.
+other and each sees the ones before it. Writers of several processes first queue
+on a lock file (``<db>.lock``): SQLite's own busy wait polls with sleeps of up to
+100 ms, which would stall a counter behind another process's commit.
+
+Group alerts reach watchers in other processes on the same file through a poll of
+the alerts table (``watch_other_processes``); this process's own alerts are
+delivered as soon as they commit. A background thread checkpoints the WAL, so no
+counter's commit pays for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from departure_screening.alerts import AlertHub
+from departure_screening.domain import GroupAlert
 from departure_screening.errors import StoreUnavailable
 from departure_screening.store import chain
+from departure_screening.store.codec import decode_alert
 from departure_screening.store.migrations.sqlite import MIGRATIONS
 from departure_screening.store.sqlbase import Db, Row, SqlStore
 
+log = logging.getLogger(__name__)
+
 # How long a writer waits for another process's write lock before reporting UNAVAILABLE.
 DEFAULT_BUSY_TIMEOUT = 30.0
+# How often alerts raised by other processes are looked for.
+ALERT_POLL_SECONDS = 0.2
+# How often the WAL is copied back into the database, off the commit path.
+CHECKPOINT_SECONDS = 0.5
 
 
 class _SqliteDb:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        # Alerts inserted by this transaction (see SqliteStore._announce).
+        self.alert_ids: list[int] = []
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._conn.execute(sql, tuple(params))
@@ -49,6 +69,9 @@ class _SqliteDb:
         for r in self._conn.execute(sql, tuple(params)):
             yield tuple(r)
 
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
 
 class SqliteStore(SqlStore):
     def __init__(
@@ -57,6 +80,7 @@ class SqliteStore(SqlStore):
         alerts: AlertHub | None = None,
         *,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        watch_other_processes: bool = False,
     ) -> None:
         self.alerts = alerts or AlertHub()
         self.path = Path(path)
@@ -67,10 +91,31 @@ class SqliteStore(SqlStore):
         # a lock first keeps them from polling each other. BEGIN IMMEDIATE still does
         # the serialising across processes.
         self._write_lock = threading.Lock()
+        self._gate_holder: int | None = None
         self._closed = False
+        self._stop = threading.Event()
+        # Alert ids this process raised: the poll skips them (they were delivered at commit).
+        self._own_alerts: set[int] = set()
+        self._own_lock = threading.Lock()
+        self._watch_other_processes = watch_other_processes
         with self._errors():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.applied_migrations = self._migrate()
+            self._lock_fd = os.open(
+                f"{self.path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+            )
+            try:
+                # Under the lock file: switching a new database to WAL fails at once,
+                # without SQLite's busy wait, when another process does it too.
+                with self._writer():
+                    self.applied_migrations = self._migrate()
+                last_alert = self._last_alert_id()
+            except BaseException:
+                os.close(self._lock_fd)
+                raise
+        self._maintenance = threading.Thread(
+            target=self._maintain, args=(last_alert,), daemon=True, name="sqlite-maintenance"
+        )
+        self._maintenance.start()
 
     # -- connections ------------------------------------------------------------
 
@@ -83,6 +128,9 @@ class SqliteStore(SqlStore):
         )
         try:
             conn.execute("PRAGMA journal_mode=WAL")
+            # SQLite would otherwise checkpoint inside the commit that fills the WAL,
+            # a pause of several milliseconds for whichever counter made it.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
         except BaseException:
@@ -118,23 +166,100 @@ class SqliteStore(SqlStore):
         # ``locks`` need nothing more here: BEGIN IMMEDIATE serialises every writer.
         with self._writer() if write else nullcontext(), self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            if purge:
-                conn.execute("INSERT INTO purge_guard (active) VALUES (1)")
-            yield _SqliteDb(conn)
-            if purge:
-                conn.execute("DELETE FROM purge_guard")
-            conn.execute("COMMIT")
+            db = _SqliteDb(conn)
+            try:
+                if purge:
+                    conn.execute("INSERT INTO purge_guard (active) VALUES (1)")
+                yield db
+                if purge:
+                    conn.execute("DELETE FROM purge_guard")
+                conn.execute("COMMIT")
+            except BaseException:
+                # A rolled-back alert id is given out again, maybe to another process:
+                # it must not stay marked as this process's own.
+                with self._own_lock:
+                    self._own_alerts.difference_update(db.alert_ids)
+                raise
+
+    def write_gate(self) -> AbstractContextManager[None]:
+        """Hold the write lock across a commit queue's batch: taking the batch once
+        the lock is ours lets whatever arrived while waiting for it join in."""
+        return self._writer()
 
     @contextmanager
     def _writer(self) -> Iterator[None]:
+        if self._gate_holder == threading.get_ident():
+            yield  # inside this thread's write_gate: the lock is held already
+            return
         # Bounded like SQLite's own busy wait: a stuck writer makes others report
         # UNAVAILABLE instead of hanging their callers.
         if not self._write_lock.acquire(timeout=self._busy_timeout):
             raise StoreUnavailable("SQLite store unavailable: timed out waiting for a writer")
         try:
-            yield
+            # Blocks in the kernel without the GIL and wakes as soon as the other
+            # process unlocks; the kernel releases it if that process dies.
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._gate_holder = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._gate_holder = None
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         finally:
             self._write_lock.release()
+
+    # -- alerts of other processes ---------------------------------------------------
+
+    def _announce(self, db: Db, alert: GroupAlert, alert_id: int) -> None:
+        # Marked before the commit makes the row visible to this process's poll.
+        cast(_SqliteDb, db).alert_ids.append(alert_id)
+        with self._own_lock:
+            self._own_alerts.add(alert_id)
+
+    def _last_alert_id(self) -> int:
+        with self._connection() as conn:
+            row = conn.execute("SELECT COALESCE(MAX(alert_id), 0) FROM group_alerts").fetchone()
+            return int(row[0])
+
+    def _maintain(self, last_alert: int) -> None:
+        """Checkpoints, and (when asked) alerts of other processes, in the background."""
+        next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
+        while not self._stop.wait(ALERT_POLL_SECONDS):
+            try:
+                if self._watch_other_processes:
+                    last_alert = self._deliver_other_alerts(last_alert)
+                if time.monotonic() >= next_checkpoint:
+                    next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
+                    self._checkpoint()
+            except (sqlite3.Error, StoreUnavailable) as error:
+                if not self._stop.is_set():
+                    log.warning("SQLite background work failed: %s", error)
+
+    def _checkpoint(self) -> None:
+        with self._connection() as conn:
+            # The bulk of the copy runs beside the writers (PASSIVE neither waits for
+            # nor blocks them). Writers keep appending meanwhile, so it never catches
+            # up on its own; a second pass with writers held off copies the few frames
+            # left, and the next commit then starts the WAL from its beginning again
+            # instead of growing it without end.
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            with self._writer():
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def _deliver_other_alerts(self, last: int) -> int:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT alert_id, body FROM group_alerts WHERE alert_id > ? ORDER BY alert_id",
+                (last,),
+            ).fetchall()
+        for alert_id, body in rows:
+            last = int(alert_id)
+            with self._own_lock:
+                own = last in self._own_alerts
+                self._own_alerts.discard(last)
+            if not own:
+                self.alerts.publish(decode_alert(str(body)))
+        return last
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -173,8 +298,14 @@ class SqliteStore(SqlStore):
         return str(value)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._maintenance is not threading.current_thread():
+            self._maintenance.join(timeout=5)
         with self._pool_lock:
+            if self._closed:
+                return
             self._closed = True
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+        os.close(self._lock_fd)

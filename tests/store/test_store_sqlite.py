@@ -1,0 +1,143 @@
+"""SQLite specifics: several processes on one file (lock file, alerts), checkpoints."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from departure_screening.alerts import AlertHub
+from departure_screening.domain import GroupAlert
+from departure_screening.store.sqlite import SqliteStore
+from support.store_helpers import T0, WATCHLIST, WINDOWS, assessment, keys, screen
+
+# Two store instances on one file stand for two processes: each has its own lock-file
+# descriptor (flock conflicts between descriptors, not only between processes), its
+# own alert poll and its own hub.
+
+
+def _pair(tmp_path: Path) -> tuple[SqliteStore, SqliteStore, AlertHub, AlertHub]:
+    hubs = AlertHub(), AlertHub()
+    path = tmp_path / "shared.db"
+    first = SqliteStore(path, hubs[0], watch_other_processes=True)
+    second = SqliteStore(path, hubs[1], watch_other_processes=True)
+    return first, second, hubs[0], hubs[1]
+
+
+def _raise_alert(store: SqliteStore, escort: str) -> GroupAlert:
+    for n in range(3):
+        s = screen(store, keys(f"{escort}-m{n}", escort=escort))
+    assert s.alert is not None
+    return s.alert
+
+
+def _drain(q: queue.SimpleQueue[GroupAlert], wait: float) -> list[GroupAlert]:
+    got = []
+    try:
+        got.append(q.get(timeout=wait))
+        while True:
+            got.append(q.get(timeout=0.6))  # a few poll intervals: nothing more comes
+    except queue.Empty:
+        return got
+
+
+def test_an_alert_reaches_the_other_process_once_and_its_own_once(tmp_path: Path) -> None:
+    first, second, hub1, hub2 = _pair(tmp_path)
+    try:
+        with hub1.subscribe("CGK", "MODE_LIVE") as q1, hub2.subscribe("CGK", "MODE_LIVE") as q2:
+            alert = _raise_alert(second, "ESC-1")
+            assert _drain(q1, 5) == [alert]
+            assert _drain(q2, 5) == [alert]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_rolled_back_alert_id_given_to_another_process_is_delivered(tmp_path: Path) -> None:
+    first, second, hub1, hub2 = _pair(tmp_path)
+    try:
+        with hub1.subscribe("CGK", "MODE_LIVE") as q1, hub2.subscribe("CGK", "MODE_LIVE") as q2:
+            for n in range(2):
+                screen(first, keys(f"RB-m{n}", escort="RB"))
+            # The first process inserts the third member's alert, then its transaction fails.
+            k = keys("RB-m2", escort="RB")
+            with (
+                pytest.raises(RuntimeError, match="after the alert"),
+                first.screening(k) as tx,
+            ):
+                h = tx.history(WATCHLIST, WINDOWS)
+                assert h.group_members == 3
+                alert = GroupAlert(
+                    checkpoint=k.checkpoint,
+                    mode=k.mode,
+                    group_key=k.group_key,
+                    flight_number=k.flight_number,
+                    departure_date=k.departure_date,
+                    members_screened=3,
+                    earlier_assessment_ids=h.earlier_group_assessments,
+                    raised_at=T0,
+                )
+                tx.save(assessment(k, members=3), alert)
+                raise RuntimeError("failed after the alert was inserted")
+            # SQLite gives the same alert id to the next insert, made by the other process.
+            raised = _raise_alert(second, "ESC-2")
+            assert _drain(q1, 5) == [raised]
+            assert _drain(q2, 5) == [raised]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_writer_queues_behind_the_other_process_then_commits(tmp_path: Path) -> None:
+    first, second, _, _ = _pair(tmp_path)
+    done = threading.Event()
+
+    def other_process_screens() -> None:
+        screen(second, keys("W-2", escort="E"))
+        done.set()
+
+    try:
+        k = keys("W-1")
+        with first.screening(k) as tx:
+            worker = threading.Thread(target=other_process_screens)
+            worker.start()
+            assert not done.wait(0.5), "the other writer went ahead of an open transaction"
+            tx.history(WATCHLIST, WINDOWS)
+            tx.save(assessment(k), None)
+        worker.join(10)
+        assert done.is_set()
+        assert first.verify_chain().ok
+        assert first.verify_chain().head.seq == 2
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_wal_is_checkpointed_into_the_database_in_the_background(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "depscreen.db")
+    try:
+        for n in range(200):
+            screen(store, keys(f"CP-{n}"))
+        # The database file alone (no WAL beside it) holds every screening within a
+        # few checkpoint periods.
+        deadline = time.monotonic() + 10
+        while True:
+            copy = tmp_path / f"copy-{time.monotonic_ns()}.db"
+            shutil.copy(tmp_path / "depscreen.db", copy)
+            with sqlite3.connect(copy) as conn:
+                tables = conn.execute("SELECT name FROM sqlite_master").fetchall()
+                count = (
+                    conn.execute("SELECT COUNT(*) FROM assessments").fetchone()[0]
+                    if ("assessments",) in tables
+                    else 0
+                )
+            if count == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert count == 200
+    finally:
+        store.close()
