@@ -17,6 +17,10 @@ from departure_screening import __version__
 from departure_screening.config import add_serve_arguments, serve_config
 from departure_screening.ruleset import RulesetError, default_rules_dir, load_ruleset
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# With several processes, each log line says which one wrote it.
+LOG_FORMAT_PID = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
+
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from departure_screening.app import build_app
@@ -24,17 +28,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from departure_screening.server import serve
     from departure_screening.store.sqlbase import SchemaError
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     config = serve_config(args)
+    worker = args.worker_of_supervisor > 0
+    if worker:
+        from departure_screening.supervisor import follow_supervisor
+
+        follow_supervisor(args.worker_of_supervisor)
+    several = worker or config.processes > 1
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT_PID if several else LOG_FORMAT)
     try:
         app = build_app(config)
     except (RulesetError, ValueError, StoreUnavailable, SchemaError) as exc:
         # A bad ruleset, store URL or key, or an unreachable store: say so and stop.
         print(f"depscreen serve: {exc}", file=sys.stderr)
         return 2
-    running = serve(app)
+    if config.processes > 1:
+        from departure_screening.supervisor import supervise
+
+        # Built only to check the settings before any worker starts; each builds its own.
+        app.close()
+        return supervise(config)
+    running = serve(app, worker=worker)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -43,6 +57,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if args.ready_fd >= 0:
+        from departure_screening.supervisor import announce_ready
+
+        # Only now: a SIGTERM from the supervisor must find the handler in place.
+        announce_ready(args.ready_fd)
     stopped.wait()
     running.stop()
     return 0

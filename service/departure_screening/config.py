@@ -24,6 +24,11 @@ class ServeConfig:
     workers: int = 16
     grace_seconds: float = 5.0
     key_file: str = ""
+    processes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.processes < 1:
+            raise ValueError(f"processes must be at least 1, got {self.processes}")
 
 
 def _env(environ: Mapping[str, str], flag: str, default: str) -> str:
@@ -83,6 +88,30 @@ def add_serve_arguments(
         metavar="PATH",
         help="pseudonymisation key file (DEPSCREEN_KEY_FILE; default: beside the store)",
     )
+    parser.add_argument(
+        "--processes",
+        type=_at_least_one,
+        # A string default goes through ``type`` too, so a bad DEPSCREEN_PROCESSES is refused
+        # with the same message as a bad flag.
+        default=_env(env, "processes", str(d.processes)),
+        metavar="N",
+        help="server processes sharing the gRPC port (DEPSCREEN_PROCESSES; default %(default)s)",
+    )
+    # Set by the supervisor on the processes it starts (see supervisor.py), never by hand.
+    parser.add_argument(
+        "--worker-of-supervisor", type=int, default=0, metavar="PID", help=argparse.SUPPRESS
+    )
+    parser.add_argument("--ready-fd", type=int, default=-1, metavar="FD", help=argparse.SUPPRESS)
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def serve_config(args: argparse.Namespace) -> ServeConfig:
@@ -95,6 +124,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         workers=args.workers,
         grace_seconds=args.grace_seconds,
         key_file=args.key_file,
+        processes=args.processes,
     )
 
 

@@ -3,10 +3,15 @@
 Label values are bounded: checkpoints come from the configured list, modes and
 bands from enums, indicator codes from the loaded ruleset. No label ever holds a
 passport number, booking reference or request id.
+
+With ``depscreen serve --processes N`` every worker writes its values to files in
+``$PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode) and the
+supervisor serves their aggregate (``supervisor_registry``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,6 +23,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from departure_screening.domain import (
     Assessment,
@@ -38,6 +44,13 @@ DECISION_LABELS = {
     "DECISION_REFERRED": "referred",
 }
 METHODS = ("Screen", "ScreenManifest")
+# prometheus_client switches to multiprocess mode when this is set at start-up.
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def in_multiprocess_mode() -> bool:
+    """True in a worker of a multi-process server, whose values go to shared files."""
+    return bool(os.environ.get(MULTIPROC_DIR_ENV))
 
 
 @dataclass(frozen=True)
@@ -69,16 +82,23 @@ class Metrics:
 
     def set_ruleset_version(self, version: str) -> None:
         """Exactly one version is reported at a time: a reload replaces the old one."""
-        self.ruleset_info.clear()
+        if not in_multiprocess_mode():
+            # The shared files cannot forget a series; a worker sets its version once,
+            # and the series goes when the worker does ("livemax").
+            self.ruleset_info.clear()
         self.ruleset_info.labels(version=version).set(1)
 
 
 def create_metrics(
     registry: CollectorRegistry | None = None, *, process_metrics: bool = True
 ) -> Metrics:
-    """Register every metric on ``registry`` (a fresh one when omitted)."""
+    """Register every metric on ``registry`` (a fresh one when omitted).
+
+    In multiprocess mode the process collectors are left out: they describe only the
+    process that serves /metrics and do not aggregate over workers.
+    """
     registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
-    if process_metrics:
+    if process_metrics and not in_multiprocess_mode():
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
     return Metrics(
@@ -125,8 +145,20 @@ def create_metrics(
             "The active ruleset version (always 1).",
             ["version"],
             registry=registry,
+            # Across workers: 1 while any live worker runs that version; the series of a
+            # worker that has exited disappears (the supervisor marks it dead).
+            multiprocess_mode="livemax",
         ),
     )
+
+
+def supervisor_registry(multiproc_dir: str) -> CollectorRegistry:
+    """What the supervisor serves: the workers' metrics summed, and its own process."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=multiproc_dir)  # type: ignore[no-untyped-call]
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return registry
 
 
 class MetricsObserver:

@@ -3,6 +3,10 @@
 Health is SERVING for "" and the service name once rules and store are ready.
 Shutdown marks NOT_SERVING first (load balancers stop sending), then stops with
 a grace period so calls in flight finish.
+
+A worker of ``depscreen serve --processes N`` (see supervisor.py) binds the same
+port as its siblings with SO_REUSEPORT, so the kernel spreads connections over
+them, and leaves /metrics to the supervisor.
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ class RunningServer:
     grpc_server: grpc.Server
     health: health.HealthServicer
     port: int
-    metrics_port: int
-    _metrics_http: Any
+    metrics_port: int  # 0 in a worker: the supervisor serves /metrics
+    _metrics_http: Any  # None in a worker
     _stop_watch: threading.Event
 
     def stop(self, grace: float | None = None) -> None:
@@ -45,18 +49,22 @@ class RunningServer:
         self._stop_watch.set()
         self.health.enter_graceful_shutdown()
         self.grpc_server.stop(grace).wait()
-        self._metrics_http.shutdown()
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
         self.app.close()
 
     def wait(self) -> None:
         self.grpc_server.wait_for_termination()
 
 
-def serve(app: App) -> RunningServer:
+def serve(app: App, *, worker: bool = False) -> RunningServer:
+    """Start serving; ``worker`` for one of several processes sharing the port."""
     config = app.config
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="grpc"),
-        options=[("grpc.so_reuseport", 0)],
+        # Off for a single process, so a second server on the same port fails to start
+        # instead of silently taking half the connections.
+        options=[("grpc.so_reuseport", 1 if worker else 0)],
     )
     pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
     health_servicer = health.HealthServicer()
@@ -67,8 +75,7 @@ def serve(app: App) -> RunningServer:
     port = server.add_insecure_port(config.listen)
     if port == 0:
         raise OSError(f"cannot listen on {config.listen}")
-    metrics_host, metrics_port = split_host_port(config.metrics_listen)
-    metrics_http, _ = start_http_server(metrics_port, metrics_host, registry=app.metrics.registry)
+    metrics_http = None if worker else _start_metrics_http(app)
     server.start()
     stop_watch = threading.Event()
     running = RunningServer(
@@ -76,7 +83,7 @@ def serve(app: App) -> RunningServer:
         grpc_server=server,
         health=health_servicer,
         port=port,
-        metrics_port=metrics_http.server_port,
+        metrics_port=0 if metrics_http is None else metrics_http.server_port,
         _metrics_http=metrics_http,
         _stop_watch=stop_watch,
     )
@@ -84,14 +91,23 @@ def serve(app: App) -> RunningServer:
     threading.Thread(
         target=_watch_store, args=(app, health_servicer, stop_watch), daemon=True, name="health"
     ).start()
-    log.info(
-        "serving %s on port %d, metrics on port %d, ruleset %s",
-        SERVICE_NAME,
-        port,
-        running.metrics_port,
-        app.ruleset.version,
-    )
+    if worker:
+        log.info("serving %s on port %d, ruleset %s", SERVICE_NAME, port, app.ruleset.version)
+    else:
+        log.info(
+            "serving %s on port %d, metrics on port %d, ruleset %s",
+            SERVICE_NAME,
+            port,
+            running.metrics_port,
+            app.ruleset.version,
+        )
     return running
+
+
+def _start_metrics_http(app: App) -> Any:
+    host, port = split_host_port(app.config.metrics_listen)
+    metrics_http, _ = start_http_server(port, host, registry=app.metrics.registry)
+    return metrics_http
 
 
 def _set_health(servicer: health.HealthServicer, ok: bool) -> None:
