@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -48,6 +49,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         # Built only to check the settings before any worker starts; each builds its own.
         app.close()
         return supervise(config)
+    # What is built so far lives as long as the process: a full collection need not
+    # walk it again (each walk is a pause for every call in flight).
+    gc.collect()
+    gc.freeze()
     running = serve(app, worker=worker)
     stopped = threading.Event()
 

@@ -166,12 +166,23 @@ class MetricsObserver:
 
     def __init__(self, metrics: Metrics) -> None:
         self._m = metrics
+        # Label lookups cost more than the increments; the label sets are bounded.
+        self._screenings: dict[tuple[str, str, str], Counter] = {}
+        self._hits: dict[tuple[str, str, str], Counter] = {}
 
     def assessed(self, assessment: Assessment) -> None:
         mode = MODE_LABELS[assessment.mode]
-        self._m.screenings.labels(assessment.checkpoint, mode, BAND_LABELS[assessment.band]).inc()
+        key = (assessment.checkpoint, mode, BAND_LABELS[assessment.band])
+        screenings = self._screenings.get(key)
+        if screenings is None:
+            screenings = self._screenings[key] = self._m.screenings.labels(*key)
+        screenings.inc()
         for fired in assessment.indicators:
-            self._m.indicator_hits.labels(assessment.checkpoint, mode, fired.code).inc()
+            key = (assessment.checkpoint, mode, fired.code)
+            hits = self._hits.get(key)
+            if hits is None:
+                hits = self._hits[key] = self._m.indicator_hits.labels(*key)
+            hits.inc()
 
     def decided(self, assessment: Assessment, decision: DecisionRecord) -> None:
         self._m.decisions.labels(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from departure_screening.alerts import AlertHub
 from departure_screening.domain import GroupAlert
+from departure_screening.store import sqlite as sqlite_store
 from departure_screening.store.sqlite import SqliteStore
 from support.store_helpers import T0, WATCHLIST, WINDOWS, assessment, keys, screen
 
@@ -141,3 +142,25 @@ def test_the_wal_is_checkpointed_into_the_database_in_the_background(tmp_path: P
         assert count == 200
     finally:
         store.close()
+
+
+def test_the_wal_stays_bounded_under_continuous_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "WAL_RESTART_FRAMES", 256)  # 1 MiB of 4 KiB pages
+    store = SqliteStore(tmp_path / "depscreen.db")
+    wal = tmp_path / "depscreen.db-wal"
+    largest = 0
+    try:
+        # Never a pause between commits: a checkpoint beside the writers never catches up.
+        deadline = time.monotonic() + 3
+        n = 0
+        while time.monotonic() < deadline:
+            screen(store, keys(f"WAL-{n}"))
+            n += 1
+            if n % 50 == 0:
+                largest = max(largest, wal.stat().st_size)
+    finally:
+        store.close()
+    assert n > 500
+    assert largest < 16 * 1024 * 1024, f"WAL reached {largest / 2**20:.0f} MiB over {n} commits"

@@ -94,6 +94,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                 valid.append(convert.screening_from_pb(request.screening))
         results = iter(self._screener.screen_many(valid) if valid else [])
         elapsed = time.perf_counter() - started
+        observe = self._metrics.screening_duration.labels("ScreenManifest").observe
         out: list[pb.ScreenManifestResponse] = []
         for response in responses:
             if response is None:
@@ -101,7 +102,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                 if isinstance(result, ScreeningError):
                     response = pb.ScreenManifestResponse(error=status_for(result))
                 else:
-                    self._metrics.screening_duration.labels("ScreenManifest").observe(elapsed)
+                    observe(elapsed)
                     response = pb.ScreenManifestResponse(
                         assessment=convert.assessment_to_pb(result.assessment)
                     )
