@@ -41,10 +41,12 @@ log = logging.getLogger(__name__)
 
 # How long a writer waits for another process's write lock before reporting UNAVAILABLE.
 DEFAULT_BUSY_TIMEOUT = 30.0
+# Page cache of each connection, in KiB.
+PAGE_CACHE_KIB = 32 * 1024
 # How often alerts raised by other processes are looked for.
 ALERT_POLL_SECONDS = 0.2
 # How often the WAL is copied back into the database, off the commit path.
-CHECKPOINT_SECONDS = 0.5
+CHECKPOINT_SECONDS = 0.2
 # WAL frames (pages) past which a commit checkpoints the rest itself: about 32 MiB.
 WAL_RESTART_FRAMES = 8192
 
@@ -135,6 +137,10 @@ class SqliteStore(SqlStore):
             # backstop that bounds the WAL under steady writing.
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_RESTART_FRAMES}")
             conn.execute("PRAGMA synchronous=FULL")
+            # SQLite's default 2 MiB page cache no longer holds the indexes once the
+            # store has tens of thousands of screenings; every insert then reads pages
+            # back from the OS (a day's replay took 60 % longer).
+            conn.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
             conn.execute("PRAGMA foreign_keys=ON")
         except BaseException:
             conn.close()
