@@ -39,6 +39,8 @@ def test_bench_reports_every_figure_as_json() -> None:
     assert figures["latency_ms"]["rate"] == 50
     assert figures["memory"]["screenings"] == 1000 and figures["memory"]["rss_start_mb"] > 0
     assert figures["replay"]["screenings"] == 500 and figures["replay"]["seconds"] > 0
+    assert figures["replay"]["streams"] >= 1
+    assert figures["processes"] >= 1
     assert set(figures["targets_met"]) == {
         "unary.ratio",
         "stream.ratio",

@@ -54,8 +54,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--listen", required=True)
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument(
+        "--reuse-port", action="store_true", help="share the port with other baseline processes"
+    )
     args = parser.parse_args()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.workers))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=args.workers),
+        options=[("grpc.so_reuseport", 1 if args.reuse_port else 0)],
+    )
     pb_grpc.add_ScreeningServiceServicer_to_server(BaselineServicer(), server)
     server.add_insecure_port(args.listen)
     server.start()
