@@ -74,6 +74,24 @@ Result = ScreenOutcome | ScreeningError
 NO_HISTORY = HistoryContext()
 
 
+def group_alert(
+    keys: ScreeningKeys, history: HistoryContext, threshold: int, at: dt.datetime
+) -> GroupAlert | None:
+    """Raised once, by the new member that brings the group to the threshold."""
+    if not keys.group_key or not history.new_member or history.group_members != threshold:
+        return None
+    return GroupAlert(
+        checkpoint=keys.checkpoint,
+        mode=keys.mode,
+        group_key=keys.group_key,
+        flight_number=keys.flight_number,
+        departure_date=keys.departure_date,
+        members_screened=history.group_members,
+        earlier_assessment_ids=history.earlier_group_assessments,
+        raised_at=at,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     screening: Screening
@@ -202,31 +220,9 @@ class Screener:
             group=GroupContext(keys.group_key, history.group_members),
             assessed_at=p.at,
         )
-        alert = self._group_alert(s, keys, history, p.at)
+        alert = group_alert(keys, history, self.ruleset.context.group_alert_members, p.at)
         tx.save(assessment, alert)
         return ScreenOutcome(assessment, alerts=(alert,) if alert else ())
-
-    def _group_alert(
-        self,
-        s: Screening,
-        keys: ScreeningKeys,
-        history: HistoryContext,
-        now: dt.datetime,
-    ) -> GroupAlert | None:
-        """Raised once, by the new member that brings the group to the threshold."""
-        threshold = self.ruleset.context.group_alert_members
-        if not keys.group_key or not history.new_member or history.group_members != threshold:
-            return None
-        return GroupAlert(
-            checkpoint=s.checkpoint,
-            mode=s.mode,
-            group_key=keys.group_key,
-            flight_number=s.trip.flight_number,
-            departure_date=s.trip.departure_date,
-            members_screened=history.group_members,
-            earlier_assessment_ids=history.earlier_group_assessments,
-            raised_at=now,
-        )
 
     def record_decision(self, record: DecisionRecord) -> DecisionRecord:
         assessment = self.store.record_decision(record)

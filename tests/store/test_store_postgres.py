@@ -16,7 +16,7 @@ from departure_screening.errors import StoreUnavailable
 from departure_screening.ruleset import ContextWindows
 from departure_screening.store.postgres import PostgresStore
 from support.postgres import PostgresCluster, create_database, drop_database
-from support.store_helpers import T0, decide, keys, screen
+from support.store_helpers import T0, decide, keys, raise_group_alert, screen
 
 T = TypeVar("T")
 
@@ -34,13 +34,6 @@ def eventually(action: Callable[[], T], timeout: float = 45.0) -> T:
 
 def next_alert(q: queue.SimpleQueue[GroupAlert], timeout: float = 10.0) -> GroupAlert:
     return q.get(timeout=timeout)
-
-
-def raise_group_alert(store: PostgresStore, escort: str) -> GroupAlert:
-    for n in range(3):
-        s = screen(store, keys(f"{escort}-m{n}", escort=escort))
-    assert s.alert is not None
-    return s.alert
 
 
 @pytest.fixture

@@ -12,9 +12,18 @@ from pathlib import Path
 import pytest
 from departure_screening.alerts import AlertHub
 from departure_screening.domain import GroupAlert
+from departure_screening.screener import group_alert
 from departure_screening.store import sqlite as sqlite_store
 from departure_screening.store.sqlite import SqliteStore
-from support.store_helpers import T0, WATCHLIST, WINDOWS, assessment, keys, screen
+from support.store_helpers import (
+    T0,
+    WATCHLIST,
+    WINDOWS,
+    assessment,
+    keys,
+    raise_group_alert,
+    screen,
+)
 
 # Two store instances on one file stand for two processes: each has its own lock-file
 # descriptor (flock conflicts between descriptors, not only between processes), its
@@ -27,13 +36,6 @@ def _pair(tmp_path: Path) -> tuple[SqliteStore, SqliteStore, AlertHub, AlertHub]
     first = SqliteStore(path, hubs[0], watch_other_processes=True)
     second = SqliteStore(path, hubs[1], watch_other_processes=True)
     return first, second, hubs[0], hubs[1]
-
-
-def _raise_alert(store: SqliteStore, escort: str) -> GroupAlert:
-    for n in range(3):
-        s = screen(store, keys(f"{escort}-m{n}", escort=escort))
-    assert s.alert is not None
-    return s.alert
 
 
 def _drain(q: queue.SimpleQueue[GroupAlert], wait: float) -> list[GroupAlert]:
@@ -50,7 +52,7 @@ def test_an_alert_reaches_the_other_process_once_and_its_own_once(tmp_path: Path
     first, second, hub1, hub2 = _pair(tmp_path)
     try:
         with hub1.subscribe("CGK", "MODE_LIVE") as q1, hub2.subscribe("CGK", "MODE_LIVE") as q2:
-            alert = _raise_alert(second, "ESC-1")
+            alert = raise_group_alert(second, "ESC-1")
             assert _drain(q1, 5) == [alert]
             assert _drain(q2, 5) == [alert]
     finally:
@@ -72,20 +74,12 @@ def test_a_rolled_back_alert_id_given_to_another_process_is_delivered(tmp_path: 
             ):
                 h = tx.history(WATCHLIST, WINDOWS)
                 assert h.group_members == 3
-                alert = GroupAlert(
-                    checkpoint=k.checkpoint,
-                    mode=k.mode,
-                    group_key=k.group_key,
-                    flight_number=k.flight_number,
-                    departure_date=k.departure_date,
-                    members_screened=3,
-                    earlier_assessment_ids=h.earlier_group_assessments,
-                    raised_at=T0,
-                )
+                alert = group_alert(k, h, WINDOWS.group_alert_members, T0)
+                assert alert is not None
                 tx.save(assessment(k, members=3), alert)
                 raise RuntimeError("failed after the alert was inserted")
             # SQLite gives the same alert id to the next insert, made by the other process.
-            raised = _raise_alert(second, "ESC-2")
+            raised = raise_group_alert(second, "ESC-2")
             assert _drain(q1, 5) == [raised]
             assert _drain(q2, 5) == [raised]
     finally:

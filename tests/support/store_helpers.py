@@ -22,6 +22,7 @@ from departure_screening.domain import (
 )
 from departure_screening.pseudonym import Pseudonymizer
 from departure_screening.ruleset import ContextWindows
+from departure_screening.screener import group_alert
 from departure_screening.store.base import ScreeningKeys, Store
 from departure_screening.store.factory import open_store
 
@@ -137,20 +138,17 @@ def screen(
             return Screened(stored.assessment, None, None, True)
         h = tx.history(watchlist, windows)
         a = assessment(k, assessment_id=assessment_id, members=h.group_members, at=at)
-        alert = None
-        if k.group_key and h.new_member and h.group_members == windows.group_alert_members:
-            alert = GroupAlert(
-                checkpoint=k.checkpoint,
-                mode=k.mode,
-                group_key=k.group_key,
-                flight_number=k.flight_number,
-                departure_date=k.departure_date,
-                members_screened=h.group_members,
-                earlier_assessment_ids=h.earlier_group_assessments,
-                raised_at=at,
-            )
+        alert = group_alert(k, h, windows.group_alert_members, at)
         tx.save(a, alert)
     return Screened(a, h, alert, False)
+
+
+def raise_group_alert(store: Store, escort: str) -> GroupAlert:
+    """Screen three members of a new group: the third raises its alert."""
+    for n in range(3):
+        s = screen(store, keys(f"{escort}-m{n}", escort=escort))
+    assert s.alert is not None
+    return s.alert
 
 
 def decide(
