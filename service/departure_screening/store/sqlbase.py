@@ -414,7 +414,7 @@ class SqlStore(ABC):
         assessed = chain.utc_text(a.assessed_at)
         body = encode_assessment(a)
         digest = chain.record_digest(ASSESSMENTS, assessment_columns(keys, a, assessed), body)
-        link = batch.append_link(ASSESSMENTS, a.assessment_id, digest, assessed)
+        link = batch.chain.append(ASSESSMENTS, a.assessment_id, digest, assessed)
         row = (
             a.assessment_id,
             keys.request_id,
@@ -457,11 +457,9 @@ class SqlStore(ABC):
 
     def _append_link(self, db: Db, table: str, record_id: str, digest: str, purge_key: str) -> Link:
         """Append one link now (decisions, purges); screenings go through a batch."""
-        link = chain.next_link(self._chain_head(db), table, record_id, digest, purge_key)
-        db.execute(_INSERT_LINK, _link_row(link))
-        db.execute(
-            "UPDATE chain_state SET seq = ?, hash = ? WHERE name = 'head'", (link.seq, link.hash)
-        )
+        appender = _ChainAppender(self, db)
+        link = appender.append(table, record_id, digest, purge_key)
+        appender.flush()
         return link
 
     def _chain_head(self, db: Db) -> ChainPoint:
@@ -688,8 +686,7 @@ class _ScreeningBatch:
         self.existing = store._existing_many(db, [k.request_id for k in keys])
         self._postponed = store._postponed_trips(db, keys)
         self.assessment_rows: list[tuple[Any, ...]] = []
-        self._links: list[Link] = []
-        self._head: ChainPoint | None = None
+        self.chain = _ChainAppender(store, db)
 
     def prior_postponements(self, keys: ScreeningKeys, windows: ContextWindows) -> int:
         span = _window(keys.departure_date, windows.postponement_window_days)
@@ -698,25 +695,41 @@ class _ScreeningBatch:
             return 0
         return sum(1 for _, day in trips if span[0] <= day <= span[1])
 
-    def append_link(self, table: str, record_id: str, digest: str, purge_key: str) -> Link:
-        # The head is read (and locked) at the first save, not before: a batch of
+    def flush(self) -> None:
+        if self.assessment_rows:
+            self.db.many(_INSERT_ASSESSMENT, self.assessment_rows)
+        self.chain.flush()
+
+
+class _ChainAppender:
+    """Links appended in one transaction: the head is read once, and the links and
+    the new head are written together by ``flush``."""
+
+    def __init__(self, store: SqlStore, db: Db) -> None:
+        self._store = store
+        self._db = db
+        self._links: list[Link] = []
+        self._head: ChainPoint | None = None
+
+    def append(self, table: str, record_id: str, digest: str, purge_key: str) -> Link:
+        # The head is read (and locked) at the first append, not before: a batch of
         # replays appends nothing and leaves the head alone.
-        head = self._head or self.store._chain_head(self.db)
+        head = self._head or self._store._chain_head(self._db)
         link = chain.next_link(head, table, record_id, digest, purge_key)
         self._head = ChainPoint(link.seq, link.hash)
         self._links.append(link)
         return link
 
     def flush(self) -> None:
-        if self.assessment_rows:
-            self.db.many(_INSERT_ASSESSMENT, self.assessment_rows)
-        if self._links:
-            self.db.many(_INSERT_LINK, [_link_row(link) for link in self._links])
-            assert self._head is not None
-            self.db.execute(
-                "UPDATE chain_state SET seq = ?, hash = ? WHERE name = 'head'",
-                (self._head.seq, self._head.hash),
-            )
+        if not self._links:
+            return
+        self._db.many(_INSERT_LINK, [_link_row(link) for link in self._links])
+        assert self._head is not None
+        self._db.execute(
+            "UPDATE chain_state SET seq = ?, hash = ? WHERE name = 'head'",
+            (self._head.seq, self._head.hash),
+        )
+        self._links.clear()
 
 
 class _SqlTransaction:
