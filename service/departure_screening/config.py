@@ -128,6 +128,28 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
     )
 
 
+def serve_arguments(config: ServeConfig) -> list[str]:
+    """The flags that give ``config`` back through ``serve_config``, /metrics aside."""
+    return [
+        "--listen",
+        config.listen,
+        "--store",
+        config.store,
+        "--rules",
+        str(config.rules),
+        "--checkpoints",
+        ",".join(config.checkpoints),
+        "--workers",
+        str(config.workers),
+        "--grace-seconds",
+        repr(config.grace_seconds),
+        "--key-file",
+        config.key_file,
+        "--processes",
+        str(config.processes),
+    ]
+
+
 def split_host_port(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():

@@ -32,12 +32,13 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from types import FrameType
 
 from prometheus_client import start_http_server
 from prometheus_client.multiprocess import mark_process_dead
 
-from departure_screening.config import ServeConfig, split_host_port
+from departure_screening.config import ServeConfig, serve_arguments, split_host_port
 from departure_screening.metrics import MULTIPROC_DIR_ENV, supervisor_registry
 from departure_screening.store.factory import MEMORY, parse_store_url
 
@@ -143,22 +144,7 @@ def _start_worker(
         "-m",
         "departure_screening",
         "serve",
-        "--listen",
-        config.listen,
-        "--store",
-        config.store,
-        "--rules",
-        str(config.rules),
-        "--checkpoints",
-        ",".join(config.checkpoints),
-        "--workers",
-        str(config.workers),
-        "--grace-seconds",
-        repr(config.grace_seconds),
-        "--key-file",
-        config.key_file,
-        "--processes",
-        "1",
+        *serve_arguments(replace(config, processes=1)),
         "--worker-of-supervisor",
         str(os.getpid()),
         "--ready-fd",
