@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import threading
 import time
 
 _RANDOM_BITS = 80
@@ -24,9 +23,9 @@ _RAND_B_MASK = (1 << 62) - 1
 
 class IdSource:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._rekey()
-        # A forked child must not repeat its parent's ids.
+        # A forked child must not repeat its parent's ids. The child runs this before
+        # anything else, in its only thread, so key and counter never need a lock.
         os.register_at_fork(after_in_child=self._rekey)
 
     def _rekey(self) -> None:
@@ -34,9 +33,8 @@ class IdSource:
         self._counter = itertools.count()
 
     def __call__(self) -> str:
-        with self._lock:  # next() and the key belong together across a re-key
-            key, n = self._key, next(self._counter)
-        noise = hashlib.blake2b(n.to_bytes(8, "big"), key=key, digest_size=_RANDOM_BITS // 8)
+        n = next(self._counter)  # one step, atomic under the GIL
+        noise = hashlib.blake2b(n.to_bytes(8, "big"), key=self._key, digest_size=_RANDOM_BITS // 8)
         rand = int.from_bytes(noise.digest(), "big")
         millis = time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF
         value = (
