@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from departure_screening.config import DEFAULT_STORE
+from departure_screening.config import DEFAULT_STORE, at_least_one
 from departure_screening.errors import StoreUnavailable
 from departure_screening.store.chain import VerifyReport
 from departure_screening.store.factory import open_audit_store
@@ -115,16 +115,6 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return _run(action, sys.stderr)
 
 
-def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1 day")
-    return value
-
-
 def add_audit_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``audit verify`` and ``audit purge`` on the CLI's sub-command parsers."""
     default_store = os.environ.get("DEPSCREEN_STORE", DEFAULT_STORE)
@@ -134,24 +124,18 @@ def add_audit_parser(subparsers: Any) -> argparse.ArgumentParser:
     actions = audit.add_subparsers(dest="audit_command", required=True)
 
     verify = actions.add_parser("verify", help="verify the hash chain; names the first broken link")
-    verify.add_argument(
-        "--store",
-        default=default_store,
-        metavar="URL",
-        help="sqlite:///PATH or postgresql://... (DEPSCREEN_STORE; default %(default)s)",
-    )
     verify.set_defaults(func=cmd_verify)
-
     purge = actions.add_parser("purge", help="remove assessments assessed more than DAYS days ago")
-    purge.add_argument(
-        "--store",
-        default=default_store,
-        metavar="URL",
-        help="sqlite:///PATH or postgresql://... (DEPSCREEN_STORE; default %(default)s)",
-    )
+    for action in (verify, purge):
+        action.add_argument(
+            "--store",
+            default=default_store,
+            metavar="URL",
+            help="sqlite:///PATH or postgresql://... (DEPSCREEN_STORE; default %(default)s)",
+        )
     purge.add_argument(
         "--older-than",
-        type=_days,
+        type=at_least_one,
         required=True,
         metavar="DAYS",
         help="remove what was assessed more than DAYS days ago",

@@ -90,7 +90,7 @@ def add_serve_arguments(
     )
     parser.add_argument(
         "--processes",
-        type=_at_least_one,
+        type=at_least_one,
         # A string default goes through ``type`` too, so a bad DEPSCREEN_PROCESSES is refused
         # with the same message as a bad flag.
         default=_env(env, "processes", str(d.processes)),
@@ -104,7 +104,8 @@ def add_serve_arguments(
     parser.add_argument("--ready-fd", type=int, default=-1, metavar="FD", help=argparse.SUPPRESS)
 
 
-def _at_least_one(text: str) -> int:
+def at_least_one(text: str) -> int:
+    """An argparse type: a whole number, 1 or more (processes, days, travellers)."""
     try:
         value = int(text)
     except ValueError:

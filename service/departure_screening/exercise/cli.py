@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from departure_screening.config import at_least_one
 from departure_screening.exercise.generate import (
     MAX_SEED,
     GenerationError,
@@ -125,7 +126,7 @@ def _scenario_arguments(
         help="the same seed gives the same travellers"
         + ("" if seed_required else " (default %(default)s)"),
     )
-    parser.add_argument("--travellers", type=_positive, metavar="N", help=travellers_help)
+    parser.add_argument("--travellers", type=at_least_one, metavar="N", help=travellers_help)
 
 
 def _target_argument(parser: argparse.ArgumentParser) -> None:
@@ -144,16 +145,6 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
