@@ -7,6 +7,7 @@ PostgreSQL): the point is to prove that the hash chain still notices.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from typing import Any
 
 from departure_screening.store.factory import SQLITE, parse_store_url
@@ -17,8 +18,7 @@ _TABLES = ("assessments", "decisions", "audit_chain")
 def tamper(url: str, sql: str, params: tuple[Any, ...] = ()) -> None:
     where = parse_store_url(url)
     if where.kind == SQLITE:
-        conn = sqlite3.connect(where.target)
-        try:
+        with closing(sqlite3.connect(where.target)) as conn:
             names = [
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
             ]
@@ -27,8 +27,6 @@ def tamper(url: str, sql: str, params: tuple[Any, ...] = ()) -> None:
             conn.execute("PRAGMA foreign_keys=OFF")
             conn.execute(sql, params)
             conn.commit()
-        finally:
-            conn.close()
         return
     import psycopg
 
@@ -43,11 +41,8 @@ def tamper(url: str, sql: str, params: tuple[Any, ...] = ()) -> None:
 def query(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     where = parse_store_url(url)
     if where.kind == SQLITE:
-        conn = sqlite3.connect(where.target)
-        try:
+        with closing(sqlite3.connect(where.target)) as conn:
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]
-        finally:
-            conn.close()
     import psycopg
 
     with psycopg.connect(where.target) as pg:
@@ -58,12 +53,9 @@ def plain(url: str, sql: str, params: tuple[Any, ...] = ()) -> None:
     """Direct SQL with the triggers in place (expected to be refused)."""
     where = parse_store_url(url)
     if where.kind == SQLITE:
-        conn = sqlite3.connect(where.target)
-        try:
+        with closing(sqlite3.connect(where.target)) as conn:
             conn.execute(sql, params)
             conn.commit()
-        finally:
-            conn.close()
         return
     import psycopg
 
