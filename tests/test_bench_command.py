@@ -5,6 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+from departure_screening.store.factory import open_audit_store
+from departure_screening.store.sqlite import SqliteStore
+from support.store_helpers import keys, screen
+
+SMALL = ["--seconds", "0.3", "--screenings", "500", "--replay", "500", "--rate", "50"]
+
+
+def _bench(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "departure_screening", "bench", "--json", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
 
 
 def test_bench_reports_every_figure_as_json() -> None:
@@ -41,6 +58,7 @@ def test_bench_reports_every_figure_as_json() -> None:
     assert figures["replay"]["screenings"] == 500 and figures["replay"]["seconds"] > 0
     assert figures["replay"]["streams"] >= 1
     assert figures["processes"] >= 1
+    assert figures["store"] == "sqlite"
     assert set(figures["targets_met"]) == {
         "unary.ratio",
         "stream.ratio",
@@ -48,3 +66,45 @@ def test_bench_reports_every_figure_as_json() -> None:
         "memory.growth_pct",
         "replay.seconds",
     }
+
+
+def test_bench_measures_the_postgresql_store_it_is_given(pg_database: str) -> None:
+    result = _bench(*SMALL, "--processes", "2", "--store", pg_database)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["store"] == "postgresql" and figures["processes"] == 2
+    assert figures["unary"]["screen_rps"] > 0 and figures["stream"]["screen_per_s"] > 0
+    # Every phase's screenings went into that database, each with its audit link.
+    store = open_audit_store(pg_database)
+    try:
+        assert store.chain_head().seq >= 500 + 500
+        assert store.verify_chain().ok
+    finally:
+        store.close()
+
+
+def test_bench_refuses_a_store_that_holds_screenings_and_leaves_it_alone(tmp_path: Path) -> None:
+    path = tmp_path / "live.db"
+    store = SqliteStore(path)
+    try:
+        screen(store, keys("A1000001"))
+        before = store.chain_head()
+    finally:
+        store.close()
+    result = _bench(*SMALL, "--store", f"sqlite:///{path}", timeout=60)
+    assert result.returncode == 2
+    assert "not empty (its audit chain is at link 1)" in result.stderr
+    assert result.stdout == ""
+    store = SqliteStore(path)
+    try:
+        assert store.chain_head() == before
+    finally:
+        store.close()
+
+
+def test_bench_reports_a_server_that_cannot_start_at_once() -> None:
+    # Several processes cannot share an in-memory store: serve refuses, and the bench
+    # says so instead of waiting out its start-up timeout.
+    result = _bench(*SMALL, "--processes", "2", "--store", "memory:", timeout=30)
+    assert result.returncode == 2
+    assert "cannot be shared by several processes" in result.stderr

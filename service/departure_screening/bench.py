@@ -2,6 +2,8 @@
 
 Both servers run as child processes on loopback and one load generator drives
 them in the same run, so the ratios compare like with like on this machine.
+The service's store is SQLite in a temporary folder, or (``--store``) an empty
+store of its own, e.g. a PostgreSQL database made for the run.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import socket
 import statistics
 import subprocess
@@ -29,6 +32,15 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from departure_screening.errors import StoreUnavailable
+from departure_screening.keys import ENV_KEY, KEY_BYTES
+from departure_screening.store.factory import (
+    MEMORY,
+    POSTGRESQL,
+    SQLITE,
+    open_audit_store,
+    parse_store_url,
+)
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -44,6 +56,8 @@ REPLAY_STREAMS = 8
 SETTLE_SECONDS = 2.0
 # Memory is compared between the first and the last 1/MEMORY_WINDOWS of its phase.
 MEMORY_WINDOWS = 20
+# Exit status when the bench cannot run as asked (a bad or non-empty store).
+EXIT_CANNOT_RUN = 2
 DESTINATIONS = ("KH", "SG", "MY", "JP", "TH", "SA", "LA", "AU")
 
 
@@ -128,15 +142,60 @@ class Child:
                 proc.kill()
 
 
-def _wait_ready(target: str, timeout: float = 60) -> None:
+class BenchError(RuntimeError):
+    """The bench cannot run as asked; the message says why."""
+
+
+def _wait_ready(target: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Until the server answers; a server that exits instead fails at once, not at the timeout."""
     channel = grpc.insecure_channel(target)
-    grpc.channel_ready_future(channel).result(timeout=timeout)
-    channel.close()
+    ready = grpc.channel_ready_future(channel)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                ready.result(timeout=0.2)
+                return
+            except grpc.FutureTimeoutError:
+                if proc.poll() is not None:
+                    raise BenchError(f"a server exited with status {proc.returncode}") from None
+                if time.monotonic() > deadline:
+                    raise BenchError(f"no server answered on {target} in {timeout:g} s") from None
+    finally:
+        channel.close()
 
 
-def start_service(workdir: Path, processes: int = 1) -> Child:
+def check_store_empty(url: str) -> None:
+    """Refuse a store holding anything: the bench fills it with test screenings."""
+    try:
+        where = parse_store_url(url)
+        if where.kind == MEMORY:
+            return  # a new one in the server process
+        if where.kind == SQLITE and not Path(where.target).exists():
+            return  # created empty by the server
+        store = open_audit_store(url)
+        try:
+            head = store.chain_head()
+        finally:
+            store.close()
+    except (ValueError, StoreUnavailable) as error:
+        raise BenchError(str(error)) from None
+    if head.seq:
+        raise BenchError(
+            f"the store is not empty (its audit chain is at link {head.seq}); the bench writes"
+            " hundreds of thousands of test screenings, so give it an empty store of its own"
+        )
+
+
+def start_service(workdir: Path, processes: int = 1, store: str | None = None) -> Child:
+    """The real server, on SQLite in ``workdir`` unless ``store`` names another store."""
     port, metrics = _free_port(), _free_port()
     target = f"127.0.0.1:{port}"
+    store = store or f"sqlite:///{workdir}/bench.db"
+    env = dict(os.environ)
+    if parse_store_url(store).kind == POSTGRESQL and not env.get(ENV_KEY, "").strip():
+        # Test travellers only: a key for this run (PostgreSQL keeps no key file).
+        env[ENV_KEY] = secrets.token_hex(KEY_BYTES)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -148,15 +207,22 @@ def start_service(workdir: Path, processes: int = 1) -> Child:
             "--metrics-listen",
             f"127.0.0.1:{metrics}",
             "--store",
-            f"sqlite:///{workdir}/bench.db",
+            store,
             "--processes",
             str(processes),
         ],
         stdout=subprocess.DEVNULL,
         stderr=(workdir / "service.log").open("wb"),
+        env=env,
     )
-    _wait_ready(target)
-    return Child([proc], target)
+    child = Child([proc], target)
+    try:
+        _wait_ready(target, proc)
+    except BenchError as error:
+        child.stop()
+        log = (workdir / "service.log").read_text(errors="replace").strip().splitlines()
+        raise BenchError(f"{error}: {log[-1] if log else 'no output'}") from None
+    return child
 
 
 def start_baseline(processes: int = 1) -> Child:
@@ -170,8 +236,13 @@ def start_baseline(processes: int = 1) -> Child:
         )
         for _ in range(processes)
     ]
-    _wait_ready(target)
-    return Child(procs, target)
+    child = Child(procs, target)
+    try:
+        _wait_ready(target, procs[0])
+    except BenchError:
+        child.stop()
+        raise
+    return child
 
 
 def unary_rps(target: str, seconds: float, traffic: Traffic) -> float:
@@ -317,10 +388,18 @@ def run_bench(
     console: Console,
     replay: int = NATIONAL_DAY,
     processes: int = 1,
+    store: str | None = None,
 ) -> dict[str, Any]:
+    """Raises BenchError."""
+    if store is not None:
+        check_store_empty(store)
     with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp:
-        service = start_service(Path(tmp), processes)
-        baseline = start_baseline(processes)
+        service = start_service(Path(tmp), processes, store)
+        try:
+            baseline = start_baseline(processes)
+        except BaseException:
+            service.stop()
+            raise
         try:
             traffic = Traffic("bench")
             with Progress(console=console, transient=True) as progress:
@@ -349,6 +428,7 @@ def run_bench(
             "platform": platform.platform(),
         },
         "processes": processes,
+        "store": parse_store_url(store).kind if store else SQLITE,
         "unary": {
             "screen_rps": round(s_rps, 1),
             "baseline_rps": round(b_rps, 1),
@@ -388,9 +468,19 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
-    result = run_bench(
-        args.seconds, args.rate, args.screenings, console, args.replay, args.processes
-    )
+    try:
+        result = run_bench(
+            args.seconds,
+            args.rate,
+            args.screenings,
+            console,
+            args.replay,
+            args.processes,
+            args.store,
+        )
+    except BenchError as error:
+        print(f"depscreen bench: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     result["targets_met"] = verdicts(result)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -398,7 +488,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     machine = result["machine"]
     table = Table(
         title=f"depscreen bench ({machine['cpus']} CPUs, Python {machine['python']},"
-        f" {result['processes']} server processes each)"
+        f" {result['processes']} server processes each, {result['store']} store)"
     )
     for column in ("measure", "service", "baseline", "ratio / value", "target", "met"):
         table.add_column(column)
@@ -469,5 +559,10 @@ def add_bench_parser(commands: Any) -> None:
         type=int,
         default=os.cpu_count() or 1,
         help="server processes, for the service and the baseline alike (default: one per CPU)",
+    )
+    bench.add_argument(
+        "--store",
+        help="the service's store, which must be empty: the bench fills it with test screenings"
+        " and leaves them (default: SQLite in a temporary folder, removed afterwards)",
     )
     bench.set_defaults(func=_cmd_bench)

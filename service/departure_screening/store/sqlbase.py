@@ -308,6 +308,11 @@ class SqlStore(ABC):
     def write_gate(self) -> AbstractContextManager[None]:
         return nullcontext()
 
+    def chain_head(self) -> ChainPoint:
+        """The last link appended to the audit chain; sequence 0 while none has been."""
+        with self._errors(), self._transaction(write=False) as db:
+            return self._chain_point(db, "head")
+
     def check(self) -> None:
         with self._errors(), self._transaction(write=False) as db:
             db.one("SELECT seq FROM chain_state WHERE name = 'head'")
