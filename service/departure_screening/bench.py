@@ -141,6 +141,14 @@ class Child:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+    def wait_ready(self) -> None:
+        """Until the server answers; stopped, and BenchError, if it exits or never does."""
+        try:
+            _wait_ready(self.target, self.procs[0])
+        except BenchError:
+            self.stop()
+            raise
+
 
 class BenchError(RuntimeError):
     """The bench cannot run as asked; the message says why."""
@@ -217,9 +225,8 @@ def start_service(workdir: Path, processes: int = 1, store: str | None = None) -
     )
     child = Child([proc], target)
     try:
-        _wait_ready(target, proc)
+        child.wait_ready()
     except BenchError as error:
-        child.stop()
         log = (workdir / "service.log").read_text(errors="replace").strip().splitlines()
         raise BenchError(f"{error}: {log[-1] if log else 'no output'}") from None
     return child
@@ -237,11 +244,7 @@ def start_baseline(processes: int = 1) -> Child:
         for _ in range(processes)
     ]
     child = Child(procs, target)
-    try:
-        _wait_ready(target, procs[0])
-    except BenchError:
-        child.stop()
-        raise
+    child.wait_ready()
     return child
 
 
