@@ -108,3 +108,9 @@ def test_bench_reports_a_server_that_cannot_start_at_once() -> None:
     result = _bench(*SMALL, "--processes", "2", "--store", "memory:", timeout=30)
     assert result.returncode == 2
     assert "cannot be shared by several processes" in result.stderr
+
+
+def test_bench_refuses_fewer_than_one_process_before_starting_anything() -> None:
+    result = _bench(*SMALL, "--processes", "0", timeout=30)
+    assert result.returncode == 2
+    assert "--processes: must be at least 1, got 0" in result.stderr

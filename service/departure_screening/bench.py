@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from departure_screening.config import at_least_one
 from departure_screening.errors import StoreUnavailable
 from departure_screening.keys import ENV_KEY, KEY_BYTES
 from departure_screening.store.factory import (
@@ -559,7 +560,7 @@ def add_bench_parser(commands: Any) -> None:
     )
     bench.add_argument(
         "--processes",
-        type=int,
+        type=at_least_one,
         default=os.cpu_count() or 1,
         help="server processes, for the service and the baseline alike (default: one per CPU)",
     )
