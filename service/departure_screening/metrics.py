@@ -161,28 +161,32 @@ def supervisor_registry(multiproc_dir: str) -> CollectorRegistry:
     return registry
 
 
+class _Children(dict[tuple[str, ...], Counter]):
+    """A counter's children by label values, each looked up once: label lookups cost
+    more than the increments, and the label sets are bounded."""
+
+    def __init__(self, counter: Counter) -> None:
+        super().__init__()
+        self._counter = counter
+
+    def __missing__(self, key: tuple[str, ...]) -> Counter:
+        child = self[key] = self._counter.labels(*key)
+        return child
+
+
 class MetricsObserver:
     """Counts what the screening pipeline committed (see ``screener.ScreeningObserver``)."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._m = metrics
-        # Label lookups cost more than the increments; the label sets are bounded.
-        self._screenings: dict[tuple[str, str, str], Counter] = {}
-        self._hits: dict[tuple[str, str, str], Counter] = {}
+        self._screenings = _Children(metrics.screenings)
+        self._hits = _Children(metrics.indicator_hits)
 
     def assessed(self, assessment: Assessment) -> None:
         mode = MODE_LABELS[assessment.mode]
-        key = (assessment.checkpoint, mode, BAND_LABELS[assessment.band])
-        screenings = self._screenings.get(key)
-        if screenings is None:
-            screenings = self._screenings[key] = self._m.screenings.labels(*key)
-        screenings.inc()
+        self._screenings[assessment.checkpoint, mode, BAND_LABELS[assessment.band]].inc()
         for fired in assessment.indicators:
-            key = (assessment.checkpoint, mode, fired.code)
-            hits = self._hits.get(key)
-            if hits is None:
-                hits = self._hits[key] = self._m.indicator_hits.labels(*key)
-            hits.inc()
+            self._hits[assessment.checkpoint, mode, fired.code].inc()
 
     def decided(self, assessment: Assessment, decision: DecisionRecord) -> None:
         self._m.decisions.labels(
