@@ -168,6 +168,12 @@ def _window(departure: dt.date, days: int) -> tuple[dt.date, dt.date] | None:
     return earliest, latest
 
 
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``values`` in runs of at most _BATCH, one IN list each."""
+    for at in range(0, len(values), _BATCH):
+        yield values[at : at + _BATCH]
+
+
 def _placeholders(n: int) -> str:
     return ", ".join("?" * n)
 
@@ -324,9 +330,7 @@ class SqlStore(ABC):
 
     def _existing_many(self, db: Db, request_ids: Sequence[str]) -> dict[str, StoredAssessment]:
         found: dict[str, StoredAssessment] = {}
-        unique = sorted(set(request_ids))
-        for at in range(0, len(unique), _BATCH):
-            part = unique[at : at + _BATCH]
+        for part in _chunks(sorted(set(request_ids))):
             for request_id, body, fingerprint in db.all(
                 "SELECT request_id, body, fingerprint FROM assessments"
                 f" WHERE request_id IN ({_placeholders(len(part))})",
@@ -397,9 +401,7 @@ class SqlStore(ABC):
         """Every trip of the batch's travellers with a postponing decision, by (traveller,
         mode). Screening records no decision, so one read serves the whole batch."""
         trips: dict[tuple[str, str], set[tuple[str, dt.date]]] = {}
-        travellers = sorted({k.traveller_key for k in keys})
-        for at in range(0, len(travellers), _BATCH):
-            part = travellers[at : at + _BATCH]
+        for part in _chunks(sorted({k.traveller_key for k in keys})):
             for traveller_key, mode, flight_number, departure_date in db.all(
                 "SELECT DISTINCT a.traveller_key, a.mode, a.flight_number, a.departure_date"
                 f" FROM assessments a WHERE a.traveller_key IN ({_placeholders(len(part))})"
@@ -468,10 +470,8 @@ class SqlStore(ABC):
         return link
 
     def _chain_head(self, db: Db) -> ChainPoint:
-        row = db.one("SELECT seq, hash FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
-        if row is None:
-            raise SchemaError("chain_state has no head row")
-        return ChainPoint(int(row[0]), str(row[1]))
+        """The head, locked until the transaction ends (appends queue on it)."""
+        return self._chain_point(db, "head", self._FOR_UPDATE)
 
     # -- audit ----------------------------------------------------------------
 
@@ -558,8 +558,8 @@ class SqlStore(ABC):
         return chain.StoredRecord(int(r[0]), DECISIONS, columns["assessment_id"], digest)
 
     @staticmethod
-    def _chain_point(db: Db, name: str) -> ChainPoint:
-        row = db.one("SELECT seq, hash FROM chain_state WHERE name = ?", (name,))
+    def _chain_point(db: Db, name: str, for_update: str = "") -> ChainPoint:
+        row = db.one("SELECT seq, hash FROM chain_state WHERE name = ?" + for_update, (name,))
         if row is None:
             raise SchemaError(f"chain_state has no {name} row")
         return ChainPoint(int(row[0]), str(row[1]))
@@ -590,8 +590,7 @@ class SqlStore(ABC):
                 )
             ]
             decisions = 0
-            for start in range(0, len(ids), _BATCH):
-                batch = ids[start : start + _BATCH]
+            for batch in _chunks(ids):
                 marks = _placeholders(len(batch))
                 row = db.one(
                     f"SELECT COUNT(*) FROM decisions WHERE assessment_id IN ({marks})", batch
