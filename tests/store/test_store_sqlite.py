@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,12 +32,19 @@ from support.store_helpers import (
 # own alert poll and its own hub.
 
 
-def _pair(tmp_path: Path) -> tuple[SqliteStore, SqliteStore, AlertHub, AlertHub]:
+Pair = tuple[SqliteStore, SqliteStore, AlertHub, AlertHub]
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Pair]:
     hubs = AlertHub(), AlertHub()
     path = tmp_path / "shared.db"
-    first = SqliteStore(path, hubs[0], watch_other_processes=True)
-    second = SqliteStore(path, hubs[1], watch_other_processes=True)
-    return first, second, hubs[0], hubs[1]
+    with contextlib.ExitStack() as stores:
+        first = SqliteStore(path, hubs[0], watch_other_processes=True)
+        stores.callback(first.close)
+        second = SqliteStore(path, hubs[1], watch_other_processes=True)
+        stores.callback(second.close)
+        yield first, second, hubs[0], hubs[1]
 
 
 def _drain(q: queue.SimpleQueue[GroupAlert], wait: float) -> list[GroupAlert]:
@@ -48,68 +57,56 @@ def _drain(q: queue.SimpleQueue[GroupAlert], wait: float) -> list[GroupAlert]:
         return got
 
 
-def test_an_alert_reaches_the_other_process_once_and_its_own_once(tmp_path: Path) -> None:
-    first, second, hub1, hub2 = _pair(tmp_path)
-    try:
-        with hub1.subscribe("CGK", "MODE_LIVE") as q1, hub2.subscribe("CGK", "MODE_LIVE") as q2:
-            alert = raise_group_alert(second, "ESC-1")
-            assert _drain(q1, 5) == [alert]
-            assert _drain(q2, 5) == [alert]
-    finally:
-        first.close()
-        second.close()
+def test_an_alert_reaches_the_other_process_once_and_its_own_once(pair: Pair) -> None:
+    _, second, hub1, hub2 = pair
+    with hub1.subscribe("CGK", "MODE_LIVE") as q1, hub2.subscribe("CGK", "MODE_LIVE") as q2:
+        alert = raise_group_alert(second, "ESC-1")
+        assert _drain(q1, 5) == [alert]
+        assert _drain(q2, 5) == [alert]
 
 
-def test_a_rolled_back_alert_id_given_to_another_process_is_delivered(tmp_path: Path) -> None:
-    first, second, hub1, hub2 = _pair(tmp_path)
-    try:
-        with hub1.subscribe("CGK", "MODE_LIVE") as q1, hub2.subscribe("CGK", "MODE_LIVE") as q2:
-            for n in range(2):
-                screen(first, keys(f"RB-m{n}", escort="RB"))
-            # The first process inserts the third member's alert, then its transaction fails.
-            k = keys("RB-m2", escort="RB")
-            with (
-                pytest.raises(RuntimeError, match="after the alert"),
-                first.screening(k) as tx,
-            ):
-                h = tx.history(WATCHLIST, WINDOWS)
-                assert h.group_members == 3
-                alert = group_alert(k, h, WINDOWS.group_alert_members, T0)
-                assert alert is not None
-                tx.save(assessment(k, members=3), alert)
-                raise RuntimeError("failed after the alert was inserted")
-            # SQLite gives the same alert id to the next insert, made by the other process.
-            raised = raise_group_alert(second, "ESC-2")
-            assert _drain(q1, 5) == [raised]
-            assert _drain(q2, 5) == [raised]
-    finally:
-        first.close()
-        second.close()
+def test_a_rolled_back_alert_id_given_to_another_process_is_delivered(pair: Pair) -> None:
+    first, second, hub1, hub2 = pair
+    with hub1.subscribe("CGK", "MODE_LIVE") as q1, hub2.subscribe("CGK", "MODE_LIVE") as q2:
+        for n in range(2):
+            screen(first, keys(f"RB-m{n}", escort="RB"))
+        # The first process inserts the third member's alert, then its transaction fails.
+        k = keys("RB-m2", escort="RB")
+        with (
+            pytest.raises(RuntimeError, match="after the alert"),
+            first.screening(k) as tx,
+        ):
+            h = tx.history(WATCHLIST, WINDOWS)
+            assert h.group_members == 3
+            alert = group_alert(k, h, WINDOWS.group_alert_members, T0)
+            assert alert is not None
+            tx.save(assessment(k, members=3), alert)
+            raise RuntimeError("failed after the alert was inserted")
+        # SQLite gives the same alert id to the next insert, made by the other process.
+        raised = raise_group_alert(second, "ESC-2")
+        assert _drain(q1, 5) == [raised]
+        assert _drain(q2, 5) == [raised]
 
 
-def test_a_writer_queues_behind_the_other_process_then_commits(tmp_path: Path) -> None:
-    first, second, _, _ = _pair(tmp_path)
+def test_a_writer_queues_behind_the_other_process_then_commits(pair: Pair) -> None:
+    first, second, _, _ = pair
     done = threading.Event()
 
     def other_process_screens() -> None:
         screen(second, keys("W-2", escort="E"))
         done.set()
 
-    try:
-        k = keys("W-1")
-        with first.screening(k) as tx:
-            worker = threading.Thread(target=other_process_screens)
-            worker.start()
-            assert not done.wait(0.5), "the other writer went ahead of an open transaction"
-            tx.history(WATCHLIST, WINDOWS)
-            tx.save(assessment(k), None)
-        worker.join(10)
-        assert done.is_set()
-        assert first.verify_chain().ok
-        assert first.verify_chain().head.seq == 2
-    finally:
-        first.close()
-        second.close()
+    k = keys("W-1")
+    with first.screening(k) as tx:
+        worker = threading.Thread(target=other_process_screens)
+        worker.start()
+        assert not done.wait(0.5), "the other writer went ahead of an open transaction"
+        tx.history(WATCHLIST, WINDOWS)
+        tx.save(assessment(k), None)
+    worker.join(10)
+    assert done.is_set()
+    assert first.verify_chain().ok
+    assert first.verify_chain().head.seq == 2
 
 
 def test_the_wal_is_checkpointed_into_the_database_in_the_background(tmp_path: Path) -> None:
