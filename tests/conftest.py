@@ -132,6 +132,17 @@ def postgres_outage(postgres_cluster: PostgresCluster) -> Iterator[PostgresClust
 
 
 @pytest.fixture
+def outage_db(postgres_outage: PostgresCluster) -> Iterator[tuple[PostgresCluster, str]]:
+    """A fresh database on the private cluster, for a test that stops the cluster;
+    running again and the database dropped when the test ends."""
+    url = create_database(postgres_outage.url())
+    yield postgres_outage, url
+    if not postgres_outage.running:
+        postgres_outage.start()
+    drop_database(url)
+
+
+@pytest.fixture
 def pg_database(postgres_url: str) -> Iterator[str]:
     """A fresh, empty database; dropped afterwards."""
     url = create_database(postgres_url)

@@ -10,7 +10,7 @@ import pytest
 from departure_screening.v1 import screening_pb2 as pb
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support.builders import screening
-from support.postgres import PostgresCluster, create_database, drop_database
+from support.postgres import PostgresCluster
 from support.servers import ServerProcess
 
 SERVICE = "departure_screening.v1.ScreeningService"
@@ -33,15 +33,14 @@ def wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyp
         time.sleep(0.2)
 
 
-def test_outage_gives_unavailable_and_recovers(postgres_outage: PostgresCluster) -> None:
+def test_outage_gives_unavailable_and_recovers(outage_db: tuple[PostgresCluster, str]) -> None:
     # The private cluster, never an outside server: this test stops it.
-    postgres_cluster = postgres_outage
-    db = create_database(postgres_cluster.url())
+    postgres_cluster, db = outage_db
     env = {"DEPSCREEN_PSEUDONYM_KEY": secrets.token_hex(32)}
     with ServerProcess(store=db, env=env) as server:
         stub = server.stub()
         before = stub.Screen(pb.ScreenRequest(screening=screening())).assessment
-        postgres_cluster.stop()  # postgres_outage starts it again if the test fails here
+        postgres_cluster.stop()  # outage_db starts it again if the test fails here
         with pytest.raises(grpc.RpcError) as info:
             stub.Screen(pb.ScreenRequest(screening=screening()), timeout=30)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -60,4 +59,3 @@ def test_outage_gives_unavailable_and_recovers(postgres_outage: PostgresCluster)
         got = stub.GetAssessment(pb.GetAssessmentRequest(assessment_id=before.assessment_id))
         assert got.assessment == before
         assert 'code="UNAVAILABLE"' in server.metrics_text()
-    drop_database(db)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
 
 import psycopg
@@ -15,7 +15,7 @@ from departure_screening.domain import GroupAlert
 from departure_screening.errors import StoreUnavailable
 from departure_screening.ruleset import ContextWindows
 from departure_screening.store.postgres import PostgresStore
-from support.postgres import PostgresCluster, create_database, drop_database
+from support.postgres import PostgresCluster
 from support.store_helpers import T0, decide, keys, raise_group_alert, screen
 
 T = TypeVar("T")
@@ -34,15 +34,6 @@ def eventually(action: Callable[[], T], timeout: float = 45.0) -> T:
 
 def next_alert(q: queue.SimpleQueue[GroupAlert], timeout: float = 10.0) -> GroupAlert:
     return q.get(timeout=timeout)
-
-
-@pytest.fixture
-def outage_db(postgres_outage: PostgresCluster) -> Iterator[tuple[PostgresCluster, str]]:
-    url = create_database(postgres_outage.url())
-    yield postgres_outage, url
-    if not postgres_outage.running:
-        postgres_outage.start()
-    drop_database(url)
 
 
 def test_outage_then_recovery_without_reopening(outage_db: tuple[PostgresCluster, str]) -> None:
