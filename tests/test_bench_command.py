@@ -58,6 +58,8 @@ def test_bench_reports_every_figure_as_json() -> None:
     assert figures["replay"]["screenings"] == 500 and figures["replay"]["seconds"] > 0
     assert figures["replay"]["streams"] >= 1
     assert figures["processes"] >= 1
+    host = figures["machine"]
+    assert host["cpus"] >= 1 and host["cpu"] and host["python_loop_ms"] > 0
     assert figures["store"] == "sqlite"
     assert set(figures["targets_met"]) == {
         "unary.ratio",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import secrets
 import socket
 import statistics
@@ -32,6 +31,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from departure_screening import machine
 from departure_screening.config import at_least_one
 from departure_screening.errors import StoreUnavailable
 from departure_screening.keys import ENV_KEY, KEY_BYTES
@@ -52,6 +52,8 @@ CLIENT_THREADS = 16  # concurrent counters; the same for both servers
 # A day's manifests come from several checkpoints at once. Eight connections also
 # spread evenly enough over the server processes (the kernel hashes connections).
 REPLAY_STREAMS = 8
+# The service and the baseline are measured in turn, this many slices each.
+PAIRED_SLICES = 4
 # The latency phase measures the steady state at its offered load: the store's
 # background checkpoint of the burst before it is let finish first.
 SETTLE_SECONDS = 2.0
@@ -249,22 +251,51 @@ def start_baseline(processes: int = 1) -> Child:
     return child
 
 
+def paired(
+    measure: Callable[[str, float, Traffic], float],
+    service: Child,
+    baseline: Child,
+    seconds: float,
+    traffic: Traffic,
+    slices: int = PAIRED_SLICES,
+) -> tuple[float, float]:
+    """Rates of service and baseline, each over ``seconds`` in slices taken in turn.
+
+    A host's speed can change by half within a minute (other tenants, the
+    hypervisor). Measured one after the other, a change between the two shows up
+    as a change of the ratio; in alternating slices, ordered ABBA so that a steady
+    drift weighs on both alike, both see the same host.
+    """
+    part = seconds / slices
+    rates: dict[str, list[float]] = {service.target: [], baseline.target: []}
+    for i in range(slices):
+        first, second = (service, baseline) if i % 2 == 0 else (baseline, service)
+        for child in (first, second):
+            rates[child.target].append(measure(child.target, part, traffic))
+    return statistics.fmean(rates[service.target]), statistics.fmean(rates[baseline.target])
+
+
 def unary_rps(target: str, seconds: float, traffic: Traffic) -> float:
-    stubs = [pb_grpc.ScreeningServiceStub(_channel(target)) for _ in range(CLIENT_THREADS)]
-    for stub in stubs:  # warm-up: every connection open
-        stub.Screen(pb.ScreenRequest(screening=traffic.next()))
-    deadline = time.perf_counter() + seconds
-    counts = [0] * CLIENT_THREADS
+    channels = [_channel(target) for _ in range(CLIENT_THREADS)]
+    stubs = [pb_grpc.ScreeningServiceStub(channel) for channel in channels]
+    try:
+        for stub in stubs:  # warm-up: every connection open
+            stub.Screen(pb.ScreenRequest(screening=traffic.next()))
+        deadline = time.perf_counter() + seconds
+        counts = [0] * CLIENT_THREADS
 
-    def worker(i: int) -> None:
-        while time.perf_counter() < deadline:
-            stubs[i].Screen(pb.ScreenRequest(screening=traffic.next()), timeout=30)
-            counts[i] += 1
+        def worker(i: int) -> None:
+            while time.perf_counter() < deadline:
+                stubs[i].Screen(pb.ScreenRequest(screening=traffic.next()), timeout=30)
+                counts[i] += 1
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CLIENT_THREADS) as pool:
-        list(pool.map(worker, range(CLIENT_THREADS)))
-    return sum(counts) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+            list(pool.map(worker, range(CLIENT_THREADS)))
+        return sum(counts) / (time.perf_counter() - started)
+    finally:
+        for channel in channels:
+            channel.close()
 
 
 def _manifest(traffic: Traffic, size: int) -> Iterator[pb.ScreenManifestRequest]:
@@ -273,15 +304,16 @@ def _manifest(traffic: Traffic, size: int) -> Iterator[pb.ScreenManifestRequest]
 
 
 def stream_per_s(target: str, seconds: float, traffic: Traffic) -> float:
-    stub = pb_grpc.ScreeningServiceStub(grpc.insecure_channel(target))
-    done = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        for response in stub.ScreenManifest(_manifest(traffic, MANIFEST_SIZE), timeout=120):
-            if response.HasField("error"):
-                raise RuntimeError(f"manifest item failed: {response.error.message}")
-            done += 1
-    return done / (time.perf_counter() - started)
+    with grpc.insecure_channel(target) as channel:
+        stub = pb_grpc.ScreeningServiceStub(channel)
+        done = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for response in stub.ScreenManifest(_manifest(traffic, MANIFEST_SIZE), timeout=120):
+                if response.HasField("error"):
+                    raise RuntimeError(f"manifest item failed: {response.error.message}")
+                done += 1
+        return done / (time.perf_counter() - started)
 
 
 def latency_at_rate(target: str, rate: float, seconds: float, traffic: Traffic) -> dict[str, float]:
@@ -397,6 +429,7 @@ def run_bench(
     """Raises BenchError."""
     if store is not None:
         check_store_empty(store)
+    host = machine.describe()  # before the servers start, so that nothing else runs
     with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp:
         service = start_service(Path(tmp), processes, store)
         try:
@@ -408,11 +441,9 @@ def run_bench(
             traffic = Traffic("bench")
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task("unary", total=None)
-                s_rps = unary_rps(service.target, seconds, traffic)
-                b_rps = unary_rps(baseline.target, seconds, traffic)
+                s_rps, b_rps = paired(unary_rps, service, baseline, seconds, traffic)
                 progress.update(task, description="stream")
-                s_stream = stream_per_s(service.target, seconds, traffic)
-                b_stream = stream_per_s(baseline.target, seconds, traffic)
+                s_stream, b_stream = paired(stream_per_s, service, baseline, seconds, traffic)
                 progress.update(task, description=f"replay of {replay} screenings")
                 replay_s = replay_seconds(service.target, replay, traffic)
                 progress.update(task, description=f"latency at {rate:g}/s")
@@ -426,11 +457,7 @@ def run_bench(
             service.stop()
             baseline.stop()
     return {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": host,
         "processes": processes,
         "store": parse_store_url(store).kind if store else SQLITE,
         "unary": {
@@ -489,9 +516,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    machine = result["machine"]
+    host = result["machine"]
     table = Table(
-        title=f"depscreen bench ({machine['cpus']} CPUs, Python {machine['python']},"
+        title=f"depscreen bench ({host['cpus']} CPUs: {host['cpu']}; Python {host['python']},"
+        f" yardstick loop {host['python_loop_ms']:g} ms;"
         f" {result['processes']} server processes each, {result['store']} store)"
     )
     for column in ("measure", "service", "baseline", "ratio / value", "target", "met"):
