@@ -267,12 +267,13 @@ def paired(
     drift weighs on both alike, both see the same host.
     """
     part = seconds / slices
-    rates: dict[str, list[float]] = {service.target: [], baseline.target: []}
+    service_rates: list[float] = []
+    baseline_rates: list[float] = []
+    turns = ((service, service_rates), (baseline, baseline_rates))
     for i in range(slices):
-        first, second = (service, baseline) if i % 2 == 0 else (baseline, service)
-        for child in (first, second):
-            rates[child.target].append(measure(child.target, part, traffic))
-    return statistics.fmean(rates[service.target]), statistics.fmean(rates[baseline.target])
+        for child, rates in turns if i % 2 == 0 else reversed(turns):
+            rates.append(measure(child.target, part, traffic))
+    return statistics.fmean(service_rates), statistics.fmean(baseline_rates)
 
 
 def unary_rps(target: str, seconds: float, traffic: Traffic) -> float:
