@@ -2,17 +2,24 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: serve test setup system-deps lint proto
+.PHONY: serve test setup setup-serve system-deps lint proto
 
-$(VENV)/.installed: pyproject.toml
+# Serving needs the package alone; the tests also need the dev tools and the reports extra.
+$(VENV)/.serve-installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet -e . --group dev
+	$(PY) -m pip install --quiet -e .
 	touch $@
+
+$(VENV)/.installed: $(VENV)/.serve-installed
+	$(PY) -m pip install --quiet -e ".[reports]" --group dev
+	touch $@
+
+setup-serve: $(VENV)/.serve-installed
 
 setup: $(VENV)/.installed
 
-serve: setup
+serve: setup-serve
 	$(VENV)/bin/depscreen serve
 
 system-deps:
@@ -22,6 +29,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: setup system-deps lint
 	$(VENV)/bin/depscreen rules validate

@@ -27,8 +27,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from departure_screening.config import DEFAULT_STORE, at_least_one
 from departure_screening.errors import StoreUnavailable
+from departure_screening.serving.config import DEFAULT_STORE, at_least_one
 from departure_screening.store.chain import VerifyReport
 from departure_screening.store.factory import open_audit_store
 from departure_screening.store.sqlbase import ChainBroken, PurgeReport, SchemaError

@@ -15,8 +15,8 @@ from types import FrameType
 from rich.console import Console
 
 from departure_screening import __version__
-from departure_screening.config import add_serve_arguments, serve_config
-from departure_screening.ruleset import RulesetError, default_rules_dir, load_ruleset
+from departure_screening.screening.ruleset import RulesetError, default_rules_dir, load_ruleset
+from departure_screening.serving.config import add_serve_arguments, serve_config
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # With several processes, each log line says which one wrote it.
@@ -24,15 +24,15 @@ LOG_FORMAT_PID = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from departure_screening.app import build_app
     from departure_screening.errors import StoreUnavailable
-    from departure_screening.server import serve
+    from departure_screening.serving.app import build_app
+    from departure_screening.serving.server import serve
     from departure_screening.store.sqlbase import SchemaError
 
     config = serve_config(args)
     worker = args.worker_of_supervisor > 0
     if worker:
-        from departure_screening.supervisor import follow_supervisor
+        from departure_screening.serving.supervisor import follow_supervisor
 
         follow_supervisor(args.worker_of_supervisor)
     several = worker or config.processes > 1
@@ -44,7 +44,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"depscreen serve: {exc}", file=sys.stderr)
         return 2
     if config.processes > 1:
-        from departure_screening.supervisor import supervise
+        from departure_screening.serving.supervisor import supervise
 
         # Built only to check the settings before any worker starts; each builds its own.
         app.close()
@@ -63,7 +63,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     if args.ready_fd >= 0:
-        from departure_screening.supervisor import announce_ready
+        from departure_screening.serving.supervisor import announce_ready
 
         # Only now: a SIGTERM from the supervisor must find the handler in place.
         announce_ready(args.ready_fd)
@@ -89,7 +89,7 @@ def _cmd_rules_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_rules_test(args: argparse.Namespace) -> int:
-    from departure_screening.rule_tests import run_rule_tests
+    from departure_screening.screening.rule_tests import run_rule_tests
 
     console = Console(highlight=False, soft_wrap=True)
     try:
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Sub-commands that live in their own modules."""
     from departure_screening.audit import add_audit_parser
-    from departure_screening.bench import add_bench_parser
+    from departure_screening.bench.command import add_bench_parser
     from departure_screening.exercise.cli import add_exercise_parser
 
     add_audit_parser(commands)

@@ -6,7 +6,7 @@ import multiprocessing
 import threading
 import time
 
-from departure_screening.alerts import AlertHub
+from departure_screening.screening.alerts import AlertHub
 from departure_screening.store.base import Store
 from support.store_helpers import StoreKit, keys, screen
 from support.store_workers import drain, replica, screen_concurrently

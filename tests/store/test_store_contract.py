@@ -228,9 +228,9 @@ def test_prior_postponements(store: Store) -> None:
 
 def test_screener_end_to_end(store: Store, ruleset: object) -> None:
     from departure_screening.domain import Declaration, Traveller, Trip
-    from departure_screening.pseudonym import Pseudonymizer
-    from departure_screening.ruleset import Ruleset
-    from departure_screening.screener import Screener
+    from departure_screening.pipeline.screener import Screener
+    from departure_screening.privacy.pseudonym import Pseudonymizer
+    from departure_screening.screening.ruleset import Ruleset
 
     assert isinstance(ruleset, Ruleset)
     screener = Screener(ruleset, store, Pseudonymizer(b"k" * 32))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from departure_screening.domain import DecisionRecord, GroupAlert
-from departure_screening.keys import KeyConfigError, load_key
+from departure_screening.serving.keys import KeyConfigError, load_key
 from departure_screening.store import codec
 from departure_screening.store.factory import (
     MEMORY,

@@ -10,10 +10,10 @@ from typing import TypeVar
 
 import psycopg
 import pytest
-from departure_screening.alerts import AlertHub
 from departure_screening.domain import GroupAlert
 from departure_screening.errors import StoreUnavailable
-from departure_screening.ruleset import ContextWindows
+from departure_screening.screening.alerts import AlertHub
+from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.store.postgres import PostgresStore
 from support.postgres import PostgresCluster
 from support.store_helpers import T0, decide, keys, raise_group_alert, screen

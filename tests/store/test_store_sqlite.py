@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from departure_screening.alerts import AlertHub
 from departure_screening.domain import GroupAlert
-from departure_screening.screener import group_alert
+from departure_screening.pipeline.screener import group_alert
+from departure_screening.screening.alerts import AlertHub
 from departure_screening.store import sqlite as sqlite_store
 from departure_screening.store.sqlite import SqliteStore
 from support.store_helpers import (

@@ -54,9 +54,11 @@ def wait_serving(target: str, timeout: float = 30.0) -> None:
 class ServerProcess:
     """``depscreen serve`` in a child process, with its log kept for inspection."""
 
-    store: str
+    store: str | None  # None: the server's own default
     extra_args: Sequence[str] = ()
     env: dict[str, str] = field(default_factory=dict)
+    command: Sequence[str] = (sys.executable, "-m", "departure_screening")
+    cwd: Path | None = None
     port: int = 0
     metrics_port: int = 0
     proc: subprocess.Popen[bytes] | None = None
@@ -70,21 +72,22 @@ class ServerProcess:
         self.port = self.port or free_port()
         self.metrics_port = self.metrics_port or free_port()
         args = [
-            sys.executable,
-            "-m",
-            "departure_screening",
+            *self.command,
             "serve",
             "--listen",
             self.target,
             "--metrics-listen",
             f"127.0.0.1:{self.metrics_port}",
-            "--store",
-            self.store,
+            *(["--store", self.store] if self.store is not None else []),
             *self.extra_args,
         ]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            cwd=self.cwd,
         )
         try:
             wait_serving(self.target, timeout)

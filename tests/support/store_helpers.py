@@ -11,8 +11,6 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 
-from departure_screening.alerts import AlertHub
-from departure_screening.context import HistoryContext
 from departure_screening.domain import (
     Assessment,
     DecisionRecord,
@@ -20,9 +18,11 @@ from departure_screening.domain import (
     GroupAlert,
     GroupContext,
 )
-from departure_screening.pseudonym import Pseudonymizer
-from departure_screening.ruleset import ContextWindows
-from departure_screening.screener import group_alert
+from departure_screening.pipeline.screener import group_alert
+from departure_screening.privacy.pseudonym import Pseudonymizer
+from departure_screening.screening.alerts import AlertHub
+from departure_screening.screening.context import HistoryContext
+from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.store.base import ScreeningKeys, Store
 from departure_screening.store.factory import open_store
 

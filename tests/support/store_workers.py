@@ -7,8 +7,8 @@ import threading
 import time
 from typing import Any
 
-from departure_screening.alerts import AlertHub
 from departure_screening.domain import GroupAlert
+from departure_screening.screening.alerts import AlertHub
 from departure_screening.store.base import Store
 from departure_screening.store.factory import open_store
 

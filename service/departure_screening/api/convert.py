@@ -8,7 +8,7 @@ from google.protobuf import timestamp_pb2
 from google.type import date_pb2
 
 from departure_screening import domain
-from departure_screening.ruleset import Ruleset
+from departure_screening.screening.ruleset import Ruleset
 from departure_screening.v1 import screening_pb2 as pb
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -17,7 +17,7 @@ from departure_screening.api import convert, validation
 from departure_screening.api.status import code_name, status_for
 from departure_screening.errors import InvalidArgument, ScreeningError, StoreUnavailable
 from departure_screening.metrics import Metrics
-from departure_screening.screener import Screener, utc_now
+from departure_screening.pipeline.screener import Screener, utc_now
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 

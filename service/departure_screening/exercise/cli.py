@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
-from departure_screening.config import at_least_one
 from departure_screening.exercise.generate import (
     MAX_SEED,
     GenerationError,
@@ -26,6 +26,7 @@ from departure_screening.exercise.scenario import (
     bundled_names,
     load_scenario,
 )
+from departure_screening.serving.config import at_least_one
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_DRILL_SEED = 1
@@ -157,8 +158,9 @@ def _err() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def _problem(exc: Exception) -> int:
-    _err().print(f"[red]error:[/] {exc}", markup=True, soft_wrap=True)
+def _problem(exc: Exception | str) -> int:
+    # Escaped: a message may hold brackets, e.g. an extra's name, that are not markup.
+    _err().print(f"[red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
     return EXIT_USAGE
 
 
@@ -197,8 +199,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     # Imported here so that `list` and `generate` do not load gRPC and matplotlib.
     from departure_screening.exercise.debrief import compute_debrief
-    from departure_screening.exercise.report import write_report
     from departure_screening.exercise.run import ExerciseError, run_exercise
+
+    try:
+        from departure_screening.exercise.report import write_report
+    except ModuleNotFoundError as exc:  # a server install leaves the report's libraries out
+        return _problem(
+            f"the exercise report needs {exc.name}: pip install 'departure-screening[reports]'"
+        )
 
     try:
         scenario = load_scenario(args.scenario)

@@ -31,7 +31,7 @@ from departure_screening.exercise.run import (
     record_decision,
 )
 from departure_screening.exercise.scenario import OBSERVATIONS, PURPOSES, VISAS, Scenario
-from departure_screening.masking import mask_number
+from departure_screening.privacy.masking import mask_number
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 

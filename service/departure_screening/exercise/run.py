@@ -26,7 +26,7 @@ from rich.progress import (
 from departure_screening.exercise.generate import GeneratedTraveller
 from departure_screening.exercise.results import ItemResult, Observed, RunResult
 from departure_screening.exercise.scenario import DECISIONS
-from departure_screening.masking import mask_number
+from departure_screening.privacy.masking import mask_number
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 

@@ -14,10 +14,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from departure_screening.alerts import AlertHub
-from departure_screening.context import HistoryContext
 from departure_screening.domain import Assessment, DecisionRecord, GroupAlert
-from departure_screening.ruleset import ContextWindows
+from departure_screening.screening.alerts import AlertHub
+from departure_screening.screening.context import HistoryContext
+from departure_screening.screening.ruleset import ContextWindows
 
 
 @dataclass(frozen=True, slots=True)

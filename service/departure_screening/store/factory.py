@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from departure_screening.alerts import AlertHub
+from departure_screening.screening.alerts import AlertHub
 from departure_screening.store.base import Store
 
 if TYPE_CHECKING:

@@ -13,8 +13,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
-from departure_screening.alerts import AlertHub
-from departure_screening.context import HistoryContext
 from departure_screening.domain import (
     POSTPONING_DECISIONS,
     Assessment,
@@ -22,7 +20,9 @@ from departure_screening.domain import (
     GroupAlert,
 )
 from departure_screening.errors import NotFound
-from departure_screening.ruleset import ContextWindows
+from departure_screening.screening.alerts import AlertHub
+from departure_screening.screening.context import HistoryContext
+from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.store.base import ScreeningKeys, StoredAssessment
 
 

@@ -31,9 +31,9 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from departure_screening.alerts import AlertHub
 from departure_screening.domain import GroupAlert
 from departure_screening.errors import StoreUnavailable
+from departure_screening.screening.alerts import AlertHub
 from departure_screening.store import chain
 from departure_screening.store.codec import alert_from_obj, alert_to_obj, canonical, decode_alert
 from departure_screening.store.migrations.postgres import MIGRATIONS

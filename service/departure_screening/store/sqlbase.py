@@ -18,8 +18,6 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from departure_screening.alerts import AlertHub
-from departure_screening.context import HistoryContext
 from departure_screening.domain import (
     POSTPONING_DECISIONS,
     Assessment,
@@ -27,7 +25,9 @@ from departure_screening.domain import (
     GroupAlert,
 )
 from departure_screening.errors import NotFound
-from departure_screening.ruleset import ContextWindows
+from departure_screening.screening.alerts import AlertHub
+from departure_screening.screening.context import HistoryContext
+from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.store import chain
 from departure_screening.store.base import ScreeningKeys, StoredAssessment
 from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link

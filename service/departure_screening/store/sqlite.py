@@ -29,9 +29,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, cast
 
-from departure_screening.alerts import AlertHub
 from departure_screening.domain import GroupAlert
 from departure_screening.errors import StoreUnavailable
+from departure_screening.screening.alerts import AlertHub
 from departure_screening.store import chain
 from departure_screening.store.codec import decode_alert
 from departure_screening.store.migrations.sqlite import MIGRATIONS

@@ -1,0 +1,168 @@
+"""The bench's child processes: the service and the baseline, started and stopped."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from departure_screening.errors import StoreUnavailable
+from departure_screening.serving.keys import ENV_KEY, KEY_BYTES
+from departure_screening.store.factory import (
+    MEMORY,
+    POSTGRESQL,
+    SQLITE,
+    open_audit_store,
+    parse_store_url,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """The process and its worker processes: with --processes they all hold state."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return _rss_mb(pid) + sum(tree_rss_mb(int(c)) for c in children)
+
+
+@dataclass
+class Child:
+    procs: list[subprocess.Popen[bytes]]
+    target: str
+
+    @property
+    def pid(self) -> int:
+        return self.procs[0].pid
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def wait_ready(self) -> None:
+        """Until the server answers; stopped, and BenchError, if it exits or never does."""
+        try:
+            _wait_ready(self.target, self.procs[0])
+        except BenchError:
+            self.stop()
+            raise
+
+
+class BenchError(RuntimeError):
+    """The bench cannot run as asked; the message says why."""
+
+
+def _wait_ready(target: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Until the server answers; a server that exits instead fails at once, not at the timeout."""
+    channel = grpc.insecure_channel(target)
+    ready = grpc.channel_ready_future(channel)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                ready.result(timeout=0.2)
+                return
+            except grpc.FutureTimeoutError:
+                if proc.poll() is not None:
+                    raise BenchError(f"a server exited with status {proc.returncode}") from None
+                if time.monotonic() > deadline:
+                    raise BenchError(f"no server answered on {target} in {timeout:g} s") from None
+    finally:
+        channel.close()
+
+
+def check_store_empty(url: str) -> None:
+    """Refuse a store holding anything: the bench fills it with test screenings."""
+    try:
+        where = parse_store_url(url)
+        if where.kind == MEMORY:
+            return  # a new one in the server process
+        if where.kind == SQLITE and not Path(where.target).exists():
+            return  # created empty by the server
+        store = open_audit_store(url)
+        try:
+            head = store.chain_head()
+        finally:
+            store.close()
+    except (ValueError, StoreUnavailable) as error:
+        raise BenchError(str(error)) from None
+    if head.seq:
+        raise BenchError(
+            f"the store is not empty (its audit chain is at link {head.seq}); the bench writes"
+            " hundreds of thousands of test screenings, so give it an empty store of its own"
+        )
+
+
+def start_service(workdir: Path, processes: int = 1, store: str | None = None) -> Child:
+    """The real server, on SQLite in ``workdir`` unless ``store`` names another store."""
+    port, metrics = _free_port(), _free_port()
+    target = f"127.0.0.1:{port}"
+    store = store or f"sqlite:///{workdir}/bench.db"
+    env = dict(os.environ)
+    if parse_store_url(store).kind == POSTGRESQL and not env.get(ENV_KEY, "").strip():
+        # Test travellers only: a key for this run (PostgreSQL keeps no key file).
+        env[ENV_KEY] = secrets.token_hex(KEY_BYTES)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "departure_screening",
+            "serve",
+            "--listen",
+            target,
+            "--metrics-listen",
+            f"127.0.0.1:{metrics}",
+            "--store",
+            store,
+            "--processes",
+            str(processes),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "service.log").open("wb"),
+        env=env,
+    )
+    child = Child([proc], target)
+    try:
+        child.wait_ready()
+    except BenchError as error:
+        log = (workdir / "service.log").read_text(errors="replace").strip().splitlines()
+        raise BenchError(f"{error}: {log[-1] if log else 'no output'}") from None
+    return child
+
+
+def start_baseline(processes: int = 1) -> Child:
+    target = f"127.0.0.1:{_free_port()}"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "departure_screening.bench.baseline", "--listen", target]
+            + (["--reuse-port"] if processes > 1 else []),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(processes)
+    ]
+    child = Child(procs, target)
+    child.wait_ready()
+    return child

@@ -1,0 +1,234 @@
+"""``depscreen bench``: the service measured against a transport-only baseline.
+
+Both servers run as child processes on loopback and one load generator drives
+them in the same run, so the ratios compare like with like on this machine.
+The service's store is SQLite in a temporary folder, or (``--store``) an empty
+store of its own, e.g. a PostgreSQL database made for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from departure_screening.bench import machine
+from departure_screening.bench.children import (
+    BenchError,
+    check_store_empty,
+    start_baseline,
+    start_service,
+)
+from departure_screening.bench.phases import (
+    MANIFEST_SIZE,
+    REPLAY_STREAMS,
+    Traffic,
+    latency_at_rate,
+    memory_growth,
+    paired,
+    replay_seconds,
+    stream_per_s,
+    unary_rps,
+)
+from departure_screening.serving.config import at_least_one
+from departure_screening.store.factory import SQLITE, parse_store_url
+
+# Indonesia's outbound trips on a busy day, replayed through ScreenManifest.
+NATIONAL_DAY = 25_000
+# The latency phase measures the steady state at its offered load: the store's
+# background checkpoint of the burst before it is let finish first.
+SETTLE_SECONDS = 2.0
+# Exit status when the bench cannot run as asked (a bad or non-empty store).
+EXIT_CANNOT_RUN = 2
+
+
+def run_bench(
+    seconds: float,
+    rate: float,
+    screenings: int,
+    console: Console,
+    replay: int = NATIONAL_DAY,
+    processes: int = 1,
+    store: str | None = None,
+) -> dict[str, Any]:
+    """Raises BenchError."""
+    if store is not None:
+        check_store_empty(store)
+    host = machine.describe()  # before the servers start, so that nothing else runs
+    with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp:
+        service = start_service(Path(tmp), processes, store)
+        try:
+            baseline = start_baseline(processes)
+        except BaseException:
+            service.stop()
+            raise
+        try:
+            traffic = Traffic("bench")
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("unary", total=None)
+                s_rps, b_rps = paired(unary_rps, service, baseline, seconds, traffic)
+                progress.update(task, description="stream")
+                s_stream, b_stream = paired(stream_per_s, service, baseline, seconds, traffic)
+                progress.update(task, description=f"replay of {replay} screenings")
+                replay_s = replay_seconds(service.target, replay, traffic)
+                progress.update(task, description=f"latency at {rate:g}/s")
+                time.sleep(SETTLE_SECONDS)
+                latency = latency_at_rate(service.target, rate, seconds, traffic)
+                progress.update(task, description="memory", total=screenings * 1.1)
+                memory = memory_growth(
+                    service, screenings, traffic, lambda n: progress.advance(task, n)
+                )
+        finally:
+            service.stop()
+            baseline.stop()
+    return {
+        "machine": host,
+        "processes": processes,
+        "store": parse_store_url(store).kind if store else SQLITE,
+        "unary": {
+            "screen_rps": round(s_rps, 1),
+            "baseline_rps": round(b_rps, 1),
+            "ratio": round(s_rps / b_rps, 3),
+        },
+        "stream": {
+            "screen_per_s": round(s_stream, 1),
+            "baseline_per_s": round(b_stream, 1),
+            "ratio": round(s_stream / b_stream, 3),
+        },
+        "latency_ms": latency,
+        "memory": memory,
+        "replay": {
+            "screenings": replay,
+            "streams": REPLAY_STREAMS,
+            "seconds": round(replay_s, 2),
+        },
+    }
+
+
+TARGETS = {
+    ("unary", "ratio"): (">=", 0.6),
+    ("stream", "ratio"): (">=", 0.5),
+    ("latency_ms", "p99"): ("<=", 5.0),
+    ("memory", "growth_pct"): ("<=", 10.0),
+    ("replay", "seconds"): ("<=", 10.0),
+}
+
+
+def verdicts(result: dict[str, Any]) -> dict[str, bool]:
+    out = {}
+    for (group, key), (op, limit) in TARGETS.items():
+        value = result[group][key]
+        out[f"{group}.{key}"] = value >= limit if op == ">=" else value <= limit
+    return out
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    try:
+        result = run_bench(
+            args.seconds,
+            args.rate,
+            args.screenings,
+            console,
+            args.replay,
+            args.processes,
+            args.store,
+        )
+    except BenchError as error:
+        print(f"depscreen bench: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    result["targets_met"] = verdicts(result)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    host = result["machine"]
+    table = Table(
+        title=f"depscreen bench ({host['cpus']} CPUs: {host['cpu']}; Python {host['python']},"
+        f" yardstick loop {host['python_loop_ms']:g} ms;"
+        f" {result['processes']} server processes each, {result['store']} store)"
+    )
+    for column in ("measure", "service", "baseline", "ratio / value", "target", "met"):
+        table.add_column(column)
+    met = result["targets_met"]
+    u, s, lat, mem = result["unary"], result["stream"], result["latency_ms"], result["memory"]
+    table.add_row(
+        "Screen, req/s",
+        f"{u['screen_rps']:.0f}",
+        f"{u['baseline_rps']:.0f}",
+        f"{u['ratio']:.2f}",
+        "≥ 0.6",
+        str(met["unary.ratio"]),
+    )
+    table.add_row(
+        f"ScreenManifest ({MANIFEST_SIZE}), items/s",
+        f"{s['screen_per_s']:.0f}",
+        f"{s['baseline_per_s']:.0f}",
+        f"{s['ratio']:.2f}",
+        "≥ 0.5",
+        str(met["stream.ratio"]),
+    )
+    table.add_row(
+        f"Screen p50 / p99 at {lat['rate']:g}/s, ms",
+        f"{lat['p50']:.2f} / {lat['p99']:.2f}",
+        "",
+        f"{lat['p99']:.2f}",
+        "≤ 5",
+        str(met["latency_ms.p99"]),
+    )
+    table.add_row(
+        f"RSS over {mem['screenings']} screenings, MB",
+        f"{mem['rss_start_mb']} → {mem['rss_end_mb']}",
+        "",
+        f"{mem['growth_pct']:+.1f} %",
+        "≤ 10 %",
+        str(met["memory.growth_pct"]),
+    )
+    rep = result["replay"]
+    table.add_row(
+        f"replay of {rep['screenings']} screenings ({rep['streams']} manifests at once), s",
+        f"{rep['seconds']:.1f}",
+        "",
+        f"{rep['seconds']:.1f}",
+        "≤ 10",
+        str(met["replay.seconds"]),
+    )
+    Console().print(table)
+    return 0
+
+
+def add_bench_parser(commands: Any) -> None:
+    bench = commands.add_parser(
+        "bench", help="measure the service against a transport-only baseline"
+    )
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.add_argument("--seconds", type=float, default=10.0, help="length of each timed phase")
+    bench.add_argument(
+        "--rate", type=float, default=200.0, help="offered load for the latency phase"
+    )
+    bench.add_argument(
+        "--screenings", type=int, default=100_000, help="screenings for the memory phase"
+    )
+    bench.add_argument(
+        "--replay", type=int, default=NATIONAL_DAY, help="screenings replayed as a day's manifests"
+    )
+    bench.add_argument(
+        "--processes",
+        type=at_least_one,
+        default=os.cpu_count() or 1,
+        help="server processes, for the service and the baseline alike (default: one per CPU)",
+    )
+    bench.add_argument(
+        "--store",
+        help="the service's store, which must be empty: the bench fills it with test screenings"
+        " and leaves them (default: SQLite in a temporary folder, removed afterwards)",
+    )
+    bench.set_defaults(func=_cmd_bench)

@@ -1,0 +1,238 @@
+"""The bench's timed phases: load generated on loopback against one server."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+from google.type import date_pb2
+
+from departure_screening.bench.children import Child, tree_rss_mb
+from departure_screening.v1 import screening_pb2 as pb
+from departure_screening.v1 import screening_pb2_grpc as pb_grpc
+
+MANIFEST_SIZE = 500
+CLIENT_THREADS = 16  # concurrent counters; the same for both servers
+# A day's manifests come from several checkpoints at once. Eight connections also
+# spread evenly enough over the server processes (the kernel hashes connections).
+REPLAY_STREAMS = 8
+# The service and the baseline are measured in turn, this many slices each.
+PAIRED_SLICES = 4
+# Memory is compared between the first and the last 1/MEMORY_WINDOWS of its phase.
+MEMORY_WINDOWS = 20
+DESTINATIONS = ("KH", "SG", "MY", "JP", "TH", "SA", "LA", "AU")
+
+
+def _channel(target: str) -> grpc.Channel:
+    # A connection of its own, as separate counters have: with several server
+    # processes the kernel spreads connections, not calls, over them.
+    return grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+
+
+class Traffic:
+    """Distinct, realistic screenings: every request is a new traveller."""
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> pb.Screening:
+        with self._lock:
+            self._n += 1
+            n = self._n
+        return pb.Screening(
+            request_id=f"{self._prefix}-{n}",
+            checkpoint="CGK",
+            mode=pb.MODE_LIVE,
+            traveller=pb.Traveller(
+                passport_number=f"B{n:09d}",
+                nationality="ID",
+                birth_date=date_pb2.Date(year=1980 + n % 25, month=1 + n % 12, day=1 + n % 28),
+                passport_issue_date=date_pb2.Date(year=2025, month=1 + n % 12, day=1 + n % 28),
+            ),
+            trip=pb.Trip(
+                flight_number=f"GA{n % 300}",
+                departure_date=date_pb2.Date(year=2026, month=3, day=1 + n % 28),
+                destination_country=DESTINATIONS[n % len(DESTINATIONS)],
+                has_return_ticket=n % 4 != 0,
+                escort_passport_number=f"E{n % 997:07d}" if n % 10 == 0 else "",
+            ),
+            declaration=pb.Declaration(
+                purpose=(pb.PURPOSE_TOURISM, pb.PURPOSE_WORK, pb.PURPOSE_BUSINESS)[n % 3],
+                visa_type=pb.VISA_TYPE_VISA_EXEMPT,
+            ),
+            observations=[pb.OBSERVATION_CARRIES_JOB_OFFER] if n % 7 == 0 else [],
+        )
+
+
+def paired(
+    measure: Callable[[str, float, Traffic], float],
+    service: Child,
+    baseline: Child,
+    seconds: float,
+    traffic: Traffic,
+    slices: int = PAIRED_SLICES,
+) -> tuple[float, float]:
+    """Rates of service and baseline, each over ``seconds`` in slices taken in turn.
+
+    A host's speed can change by half within a minute (other tenants, the
+    hypervisor). Measured one after the other, a change between the two shows up
+    as a change of the ratio; in alternating slices, ordered ABBA so that a steady
+    drift weighs on both alike, both see the same host.
+    """
+    part = seconds / slices
+    service_rates: list[float] = []
+    baseline_rates: list[float] = []
+    turns = ((service, service_rates), (baseline, baseline_rates))
+    for i in range(slices):
+        for child, rates in turns if i % 2 == 0 else reversed(turns):
+            rates.append(measure(child.target, part, traffic))
+    return statistics.fmean(service_rates), statistics.fmean(baseline_rates)
+
+
+def unary_rps(target: str, seconds: float, traffic: Traffic) -> float:
+    channels = [_channel(target) for _ in range(CLIENT_THREADS)]
+    stubs = [pb_grpc.ScreeningServiceStub(channel) for channel in channels]
+    try:
+        for stub in stubs:  # warm-up: every connection open
+            stub.Screen(pb.ScreenRequest(screening=traffic.next()))
+        deadline = time.perf_counter() + seconds
+        counts = [0] * CLIENT_THREADS
+
+        def worker(i: int) -> None:
+            while time.perf_counter() < deadline:
+                stubs[i].Screen(pb.ScreenRequest(screening=traffic.next()), timeout=30)
+                counts[i] += 1
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+            list(pool.map(worker, range(CLIENT_THREADS)))
+        return sum(counts) / (time.perf_counter() - started)
+    finally:
+        for channel in channels:
+            channel.close()
+
+
+def _manifest(traffic: Traffic, size: int) -> Iterator[pb.ScreenManifestRequest]:
+    for _ in range(size):
+        yield pb.ScreenManifestRequest(screening=traffic.next())
+
+
+def stream_per_s(target: str, seconds: float, traffic: Traffic) -> float:
+    with grpc.insecure_channel(target) as channel:
+        stub = pb_grpc.ScreeningServiceStub(channel)
+        done = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for response in stub.ScreenManifest(_manifest(traffic, MANIFEST_SIZE), timeout=120):
+                if response.HasField("error"):
+                    raise RuntimeError(f"manifest item failed: {response.error.message}")
+                done += 1
+        return done / (time.perf_counter() - started)
+
+
+def latency_at_rate(target: str, rate: float, seconds: float, traffic: Traffic) -> dict[str, float]:
+    """Open loop: requests leave on schedule whether or not earlier ones came back."""
+    stubs = [pb_grpc.ScreeningServiceStub(_channel(target)) for _ in range(4)]
+    for stub in stubs:  # connections open before the clock starts
+        stub.Screen(pb.ScreenRequest(screening=traffic.next()))
+    latencies: list[float] = []
+    lock = threading.Lock()
+    pending: list[Any] = []
+    total = int(rate * seconds)
+    started = time.perf_counter()
+    for i in range(total):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        sent = time.perf_counter()
+        stub = stubs[i % len(stubs)]
+        future = stub.Screen.future(pb.ScreenRequest(screening=traffic.next()), timeout=30)
+
+        def done(f: Any, sent: float = sent) -> None:
+            f.result()
+            with lock:
+                latencies.append((time.perf_counter() - sent) * 1000)
+
+        future.add_done_callback(done)
+        pending.append(future)
+    for f in pending:
+        f.result()
+    time.sleep(0.05)
+    latencies.sort()
+    return {
+        "rate": rate,
+        "p50": round(latencies[len(latencies) // 2], 3),
+        "p99": round(latencies[int(len(latencies) * 0.99) - 1], 3),
+    }
+
+
+def replay_seconds(
+    target: str, screenings: int, traffic: Traffic, streams: int = REPLAY_STREAMS
+) -> float:
+    """A day's traffic replayed as manifests of 500, ``streams`` of them at a time."""
+    sizes = [MANIFEST_SIZE] * (screenings // MANIFEST_SIZE)
+    if screenings % MANIFEST_SIZE:
+        sizes.append(screenings % MANIFEST_SIZE)
+    pending = iter(sizes)
+    lock = threading.Lock()
+
+    def sender() -> None:
+        stub = pb_grpc.ScreeningServiceStub(_channel(target))
+        while True:
+            with lock:
+                size = next(pending, 0)
+            if not size:
+                return
+            for response in stub.ScreenManifest(_manifest(traffic, size), timeout=300):
+                if response.HasField("error"):
+                    raise RuntimeError(f"manifest item failed: {response.error.message}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(streams) as pool:
+        for done in [pool.submit(sender) for _ in range(streams)]:
+            done.result()
+    return time.perf_counter() - started
+
+
+def memory_growth(
+    child: Child, screenings: int, traffic: Traffic, tick: Callable[[int], None]
+) -> dict[str, float]:
+    """Resident memory at the start and at the end of ``screenings``, after a warm-up.
+
+    Each end is the mean of the samples taken after each manifest of its first or
+    last twentieth: one sample moves by ±10 MB with what the allocator holds at
+    that moment (a manifest's buffers, say), which is noise, not growth.
+    """
+    stub = pb_grpc.ScreeningServiceStub(grpc.insecure_channel(child.target))
+    warmup = max(MANIFEST_SIZE, screenings // 10)
+    samples: list[float] = []
+
+    def push(count: int, sample: bool) -> None:
+        while count > 0:
+            size = min(MANIFEST_SIZE, count)
+            for _ in stub.ScreenManifest(_manifest(traffic, size), timeout=300):
+                pass
+            count -= size
+            tick(size)
+            if sample:
+                samples.append(tree_rss_mb(child.pid))
+
+    push(warmup, sample=False)
+    samples.append(tree_rss_mb(child.pid))
+    push(screenings, sample=True)
+    window = max(1, len(samples) // MEMORY_WINDOWS)
+    start = statistics.fmean(samples[:window])
+    end = statistics.fmean(samples[-window:])
+    return {
+        "screenings": screenings,
+        "rss_start_mb": round(start, 1),
+        "rss_end_mb": round(end, 1),
+        "growth_pct": round((end - start) / start * 100, 2),
+    }

@@ -1,0 +1,232 @@
+"""The screening pipeline, in the order data flows:
+
+validated screening → keys and history from the store → facts → rules engine →
+score and explanation → durable save → observers (metrics) → outcome.
+
+Validation happens before this (at the API boundary); nothing here knows gRPC.
+
+Concurrent callers share durable commits (``batching.CommitQueue``). What does
+not need the store's write lock is done before it, in the caller's own thread:
+the keys, and for a traveller without a group the whole evaluation, made on the
+assumption of no history. Inside the lock the store says whether that
+assumption holds (it does unless the traveller was postponed before); when it
+does not, the screening is evaluated again there with its real history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from departure_screening.domain import (
+    Assessment,
+    DecisionRecord,
+    GroupAlert,
+    GroupContext,
+    Screening,
+    ScreenOutcome,
+)
+from departure_screening.errors import AlreadyExists, ScreeningError
+from departure_screening.ids import IdSource
+from departure_screening.pipeline.batching import CommitQueue
+from departure_screening.privacy.pseudonym import Pseudonymizer
+from departure_screening.screening.context import HistoryContext
+from departure_screening.screening.engine import RuleEngine
+from departure_screening.screening.evaluation import evaluate
+from departure_screening.screening.ruleset import Ruleset
+from departure_screening.screening.scoring import Scored
+from departure_screening.store.base import ScreeningKeys, ScreeningTransaction, Store
+
+
+class ScreeningObserver(Protocol):
+    """Told of what the pipeline committed, e.g. to count it in metrics."""
+
+    def assessed(self, assessment: Assessment) -> None: ...
+
+    def decided(self, assessment: Assessment, decision: DecisionRecord) -> None: ...
+
+    def alerted(self, alert: GroupAlert) -> None: ...
+
+
+class NullObserver:
+    def assessed(self, assessment: Assessment) -> None:
+        return None
+
+    def decided(self, assessment: Assessment, decision: DecisionRecord) -> None:
+        return None
+
+    def alerted(self, alert: GroupAlert) -> None:
+        return None
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+new_assessment_id = IdSource()
+
+
+Result = ScreenOutcome | ScreeningError
+# What a traveller without a group learns from the store in the usual case.
+NO_HISTORY = HistoryContext()
+
+
+def group_alert(
+    keys: ScreeningKeys, history: HistoryContext, threshold: int, at: dt.datetime
+) -> GroupAlert | None:
+    """Raised once, by the new member that brings the group to the threshold."""
+    if not keys.group_key or not history.new_member or history.group_members != threshold:
+        return None
+    return GroupAlert(
+        checkpoint=keys.checkpoint,
+        mode=keys.mode,
+        group_key=keys.group_key,
+        flight_number=keys.flight_number,
+        departure_date=keys.departure_date,
+        members_screened=history.group_members,
+        earlier_assessment_ids=history.earlier_group_assessments,
+        raised_at=at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    screening: Screening
+    keys: ScreeningKeys
+    assessment_id: str
+    at: dt.datetime
+    # The evaluation with NO_HISTORY, for a screening without a group.
+    provisional: Scored | None
+
+
+class Screener:
+    def __init__(
+        self,
+        ruleset: Ruleset,
+        store: Store,
+        pseudonymizer: Pseudonymizer,
+        observer: ScreeningObserver | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+        new_id: Callable[[], str] = new_assessment_id,
+    ) -> None:
+        self.ruleset = ruleset
+        self.engine = RuleEngine(ruleset)
+        self.store = store
+        self._pseudo = pseudonymizer
+        self._observer = observer or NullObserver()
+        self._clock = clock
+        self._new_id = new_id
+        self._watchlist = frozenset(ruleset.lists.watchlist)
+        self._commits: CommitQueue[_Prepared, Result] = CommitQueue(
+            self._commit, gate=store.write_gate
+        )
+
+    def keys(self, s: Screening) -> ScreeningKeys:
+        trip = s.trip
+        escort_key = (
+            self._pseudo.person(trip.escort_passport_number) if trip.escort_passport_number else ""
+        )
+        group_key = (
+            "g-"
+            + self._pseudo.digest(
+                "group", s.mode, trip.flight_number, trip.departure_date.isoformat(), escort_key
+            )[:24]
+            if escort_key
+            else ""
+        )
+        return ScreeningKeys(
+            request_id=s.request_id,
+            fingerprint=self.fingerprint(s),
+            mode=s.mode,
+            checkpoint=s.checkpoint,
+            traveller_key=self._pseudo.person(s.traveller.passport_number),
+            escort_key=escort_key,
+            group_key=group_key,
+            flight_number=trip.flight_number,
+            departure_date=trip.departure_date,
+            destination_country=trip.destination_country,
+        )
+
+    def fingerprint(self, s: Screening) -> str:
+        """A keyed digest of the whole request: equal content, equal fingerprint.
+
+        The repr of the frozen dataclasses names every field in a fixed order.
+        """
+        return self._pseudo.digest("request", repr(s))
+
+    def screen(self, s: Screening) -> ScreenOutcome:
+        (result,) = self.screen_many([s])
+        if isinstance(result, ScreeningError):
+            raise result
+        return result
+
+    def screen_many(self, items: Sequence[Screening]) -> list[Result]:
+        """Screen in order, sharing one durable commit with concurrent callers.
+
+        A conflict (ALREADY_EXISTS) is that item's result and the others go on; a
+        store failure raises and acknowledges none of them.
+        """
+        results = self._commits.submit([self._prepare(s) for s in items])
+        for result in results:  # committed: now they count
+            if isinstance(result, ScreenOutcome) and not result.replayed:
+                self._observer.assessed(result.assessment)
+                for alert in result.alerts:
+                    self._observer.alerted(alert)
+        return results
+
+    def _prepare(self, s: Screening) -> _Prepared:
+        keys = self.keys(s)
+        provisional = None if keys.group_key else evaluate(self.engine, s, NO_HISTORY)
+        return _Prepared(s, keys, self._new_id(), self._clock(), provisional)
+
+    def _commit(self, items: Sequence[_Prepared]) -> list[Result]:
+        """One store transaction for the batch: one durable commit for all."""
+        results: list[Result] = []
+        with self.store.screenings([p.keys for p in items]) as txs:
+            for p, tx in zip(items, txs, strict=True):
+                try:
+                    results.append(self._screen_in(tx, p))
+                except AlreadyExists as conflict:
+                    results.append(conflict)
+        return results
+
+    def _screen_in(self, tx: ScreeningTransaction, p: _Prepared) -> ScreenOutcome:
+        s, keys = p.screening, p.keys
+        stored = tx.existing()
+        if stored is not None:
+            if stored.fingerprint != keys.fingerprint:
+                raise AlreadyExists(
+                    f"request_id {s.request_id!r} was already used for a different screening"
+                )
+            return ScreenOutcome(stored.assessment, replayed=True)
+        history = tx.history(self._watchlist, self.ruleset.context)
+        if p.provisional is not None and history == NO_HISTORY:
+            scored = p.provisional
+        else:
+            scored = evaluate(self.engine, s, history)
+        assessment = Assessment(
+            assessment_id=p.assessment_id,
+            request_id=s.request_id,
+            checkpoint=s.checkpoint,
+            mode=s.mode,
+            score=scored.score,
+            band=scored.band,
+            recommended_action=scored.recommended_action,
+            indicators=scored.indicators,
+            ruleset_version=self.ruleset.version,
+            group=GroupContext(keys.group_key, history.group_members),
+            assessed_at=p.at,
+        )
+        alert = group_alert(keys, history, self.ruleset.context.group_alert_members, p.at)
+        tx.save(assessment, alert)
+        return ScreenOutcome(assessment, alerts=(alert,) if alert else ())
+
+    def record_decision(self, record: DecisionRecord) -> DecisionRecord:
+        assessment = self.store.record_decision(record)
+        self._observer.decided(assessment, record)
+        return record
+
+    def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
+        return self.store.get_assessment(assessment_id)

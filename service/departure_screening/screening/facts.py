@@ -1,0 +1,66 @@
+"""Derive the facts the rules look at, once, in one place, before the engine runs.
+
+The facts hold no personal numbers: only what the trip is, derived values and the
+history counts. Evidence-only fields (masked) are kept apart from the facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from departure_screening.domain import Screening
+from departure_screening.privacy.masking import mask_number
+from departure_screening.screening.context import HistoryContext
+from departure_screening.screening.ruleset import Lists
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Completed years on ``day``; a 29 February birthday counts from 1 March in common years."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def watchlist_weight(lists: Lists, destination: str, transits: tuple[str, ...]) -> int:
+    return max((lists.watchlist.get(c, 0) for c in (destination, *transits)), default=0)
+
+
+def derive_facts(screening: Screening, lists: Lists, history: HistoryContext) -> dict[str, Any]:
+    trip, decl, traveller = screening.trip, screening.declaration, screening.traveller
+    observations = sorted(set(screening.observations))
+    work_intent = (
+        decl.purpose in lists.work_intent_purposes
+        or decl.visa_type in lists.work_intent_visa_types
+        or any(o in lists.work_intent_observations for o in observations)
+    )
+    return {
+        "checkpoint": screening.checkpoint,
+        "flight_number": trip.flight_number,
+        "purpose": decl.purpose,
+        "visa_type": decl.visa_type,
+        "destination_country": trip.destination_country,
+        "transit_countries": list(trip.transit_countries),
+        "observations": observations,
+        "has_return_ticket": trip.has_return_ticket,
+        "has_booking_reference": bool(trip.booking_reference),
+        "has_escort": bool(trip.escort_passport_number),
+        "has_tour_operator_license": bool(trip.tour_operator_license),
+        "has_disnaker_recommendation": bool(decl.disnaker_recommendation_number),
+        "has_bp2mi_registration": bool(decl.bp2mi_registration_number),
+        "age_on_departure": age_on(traveller.birth_date, trip.departure_date),
+        "days_since_passport_issue": (trip.departure_date - traveller.passport_issue_date).days,
+        "work_intent": work_intent,
+        "tourist_type_entry": decl.visa_type in lists.tourist_entry_visas,
+        "destination_on_watchlist": trip.destination_country in lists.watchlist,
+        "watchlist_weight": watchlist_weight(
+            lists, trip.destination_country, trip.transit_countries
+        ),
+        "destination_open_for_placement": trip.destination_country in lists.placement_countries,
+        "group_members": history.group_members,
+        "escort_watchlist_trips": history.escort_watchlist_trips,
+        "prior_postponements": history.prior_postponements,
+    }
+
+
+def evidence_extras(screening: Screening) -> dict[str, str]:
+    """Values shown as evidence only, masked."""
+    return {"escort_passport_masked": mask_number(screening.trip.escort_passport_number)}

@@ -1,0 +1,55 @@
+"""The composition root: config → ruleset, store, metrics, screener, servicer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+
+from departure_screening.api.servicer import ScreeningServicer
+from departure_screening.errors import StoreUnavailable
+from departure_screening.metrics import Metrics, MetricsObserver, create_metrics
+from departure_screening.pipeline.screener import Screener
+from departure_screening.privacy.pseudonym import Pseudonymizer
+from departure_screening.screening.ruleset import Ruleset, load_ruleset
+from departure_screening.serving.config import ServeConfig
+from departure_screening.serving.keys import load_key
+from departure_screening.store.base import Store
+from departure_screening.store.factory import open_store
+
+
+@dataclass
+class App:
+    config: ServeConfig
+    ruleset: Ruleset
+    store: Store
+    metrics: Metrics
+    screener: Screener
+    servicer: ScreeningServicer
+
+    def store_ok(self) -> bool:
+        try:
+            self.store.check()
+        except StoreUnavailable:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) -> App:
+    ruleset = load_ruleset(config.rules)  # refuses an invalid ruleset before anything runs
+    metrics = create_metrics(registry)
+    metrics.set_ruleset_version(ruleset.version)
+    metrics.initialise(config.checkpoints, (i.code for i in ruleset.indicators))
+    # The key first: a store opened for nothing would leave its pool and listener behind.
+    pseudonymizer = Pseudonymizer(load_key(config.store, config.key_file))
+    store = open_store(config.store)
+    try:
+        screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
+        servicer = ScreeningServicer(screener, config.checkpoints, metrics)
+    except BaseException:
+        store.close()
+        raise
+    return App(config, ruleset, store, metrics, screener, servicer)

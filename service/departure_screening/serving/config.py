@@ -1,0 +1,158 @@
+"""``depscreen serve`` settings: flags, each also settable as ``DEPSCREEN_<FLAG>``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from departure_screening.screening.ruleset import default_rules_dir
+
+DEFAULT_CHECKPOINTS = ("CGK", "SUB", "KNO", "DPS", "BTH", "YIA", "UPG", "ENTIKONG")
+DEFAULT_STORE = "sqlite:///./var/depscreen.db"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    listen: str = "127.0.0.1:50051"
+    metrics_listen: str = "127.0.0.1:9464"
+    store: str = DEFAULT_STORE
+    rules: Path = field(default_factory=default_rules_dir)
+    checkpoints: tuple[str, ...] = DEFAULT_CHECKPOINTS
+    workers: int = 16
+    grace_seconds: float = 5.0
+    key_file: str = ""
+    processes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.processes < 1:
+            raise ValueError(f"processes must be at least 1, got {self.processes}")
+
+
+def _env(environ: Mapping[str, str], flag: str, default: str) -> str:
+    return environ.get("DEPSCREEN_" + flag.upper().replace("-", "_"), default)
+
+
+def add_serve_arguments(
+    parser: argparse.ArgumentParser, environ: Mapping[str, str] | None = None
+) -> None:
+    env = os.environ if environ is None else environ
+    d = ServeConfig()
+    parser.add_argument(
+        "--listen",
+        default=_env(env, "listen", d.listen),
+        metavar="HOST:PORT",
+        help="gRPC address (DEPSCREEN_LISTEN; default %(default)s)",
+    )
+    parser.add_argument(
+        "--metrics-listen",
+        default=_env(env, "metrics-listen", d.metrics_listen),
+        metavar="HOST:PORT",
+        help="Prometheus /metrics address (DEPSCREEN_METRICS_LISTEN; default %(default)s)",
+    )
+    parser.add_argument(
+        "--store",
+        default=_env(env, "store", d.store),
+        metavar="URL",
+        help="sqlite:///PATH, postgresql://... or memory: (DEPSCREEN_STORE; default %(default)s)",
+    )
+    parser.add_argument(
+        "--rules",
+        default=_env(env, "rules", str(d.rules)),
+        metavar="DIR",
+        help="ruleset directory (DEPSCREEN_RULES; default: the shipped rules/)",
+    )
+    parser.add_argument(
+        "--checkpoints",
+        default=_env(env, "checkpoints", ",".join(d.checkpoints)),
+        metavar="CODES",
+        help="comma-separated checkpoint codes (DEPSCREEN_CHECKPOINTS)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env(env, "workers", str(d.workers))),
+        help="gRPC worker threads (DEPSCREEN_WORKERS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=float(_env(env, "grace-seconds", str(d.grace_seconds))),
+        help="time for in-flight calls at shutdown (DEPSCREEN_GRACE_SECONDS)",
+    )
+    parser.add_argument(
+        "--key-file",
+        default=_env(env, "key-file", d.key_file),
+        metavar="PATH",
+        help="pseudonymisation key file (DEPSCREEN_KEY_FILE; default: beside the store)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=at_least_one,
+        # A string default goes through ``type`` too, so a bad DEPSCREEN_PROCESSES is refused
+        # with the same message as a bad flag.
+        default=_env(env, "processes", str(d.processes)),
+        metavar="N",
+        help="server processes sharing the gRPC port (DEPSCREEN_PROCESSES; default %(default)s)",
+    )
+    # Set by the supervisor on the processes it starts (see supervisor.py), never by hand.
+    parser.add_argument(
+        "--worker-of-supervisor", type=int, default=0, metavar="PID", help=argparse.SUPPRESS
+    )
+    parser.add_argument("--ready-fd", type=int, default=-1, metavar="FD", help=argparse.SUPPRESS)
+
+
+def at_least_one(text: str) -> int:
+    """An argparse type: a whole number, 1 or more (processes, days, travellers)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def serve_config(args: argparse.Namespace) -> ServeConfig:
+    return ServeConfig(
+        listen=args.listen,
+        metrics_listen=args.metrics_listen,
+        store=args.store,
+        rules=Path(args.rules),
+        checkpoints=tuple(c.strip() for c in args.checkpoints.split(",") if c.strip()),
+        workers=args.workers,
+        grace_seconds=args.grace_seconds,
+        key_file=args.key_file,
+        processes=args.processes,
+    )
+
+
+def serve_arguments(config: ServeConfig) -> list[str]:
+    """The flags that give ``config`` back through ``serve_config``, /metrics aside."""
+    return [
+        "--listen",
+        config.listen,
+        "--store",
+        config.store,
+        "--rules",
+        str(config.rules),
+        "--checkpoints",
+        ",".join(config.checkpoints),
+        "--workers",
+        str(config.workers),
+        "--grace-seconds",
+        repr(config.grace_seconds),
+        "--key-file",
+        config.key_file,
+        "--processes",
+        str(config.processes),
+    ]
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, got {address!r}")
+    return host.strip("[]"), int(port)

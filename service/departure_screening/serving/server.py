@@ -1,0 +1,129 @@
+"""The gRPC server: the screening service, health, reflection and /metrics.
+
+Health is SERVING for "" and the service name once rules and store are ready.
+Shutdown marks NOT_SERVING first (load balancers stop sending), then stops with
+a grace period so calls in flight finish.
+
+A worker of ``depscreen serve --processes N`` (see supervisor.py) binds the same
+port as its siblings with SO_REUSEPORT, so the kernel spreads connections over
+them, and leaves /metrics to the supervisor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from departure_screening.serving.app import App
+from departure_screening.serving.config import split_host_port
+from departure_screening.v1 import screening_pb2 as pb
+from departure_screening.v1 import screening_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScreeningService"].full_name
+# Seconds between store checks that drive the health status.
+HEALTH_CHECK_INTERVAL = 1.0
+
+
+@dataclass
+class RunningServer:
+    app: App
+    grpc_server: grpc.Server
+    health: health.HealthServicer
+    port: int
+    metrics_port: int  # 0 in a worker: the supervisor serves /metrics
+    _metrics_http: Any  # None in a worker
+    _stop_watch: threading.Event
+
+    def stop(self, grace: float | None = None) -> None:
+        grace = self.app.config.grace_seconds if grace is None else grace
+        self._stop_watch.set()
+        self.health.enter_graceful_shutdown()
+        self.grpc_server.stop(grace).wait()
+        if self._metrics_http is not None:
+            self._metrics_http.shutdown()
+        self.app.close()
+
+    def wait(self) -> None:
+        self.grpc_server.wait_for_termination()
+
+
+def serve(app: App, *, worker: bool = False) -> RunningServer:
+    """Start serving; ``worker`` for one of several processes sharing the port."""
+    config = app.config
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="grpc"),
+        # Off for a single process, so a second server on the same port fails to start
+        # instead of silently taking half the connections.
+        options=[("grpc.so_reuseport", 1 if worker else 0)],
+    )
+    pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(config.listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {config.listen}")
+    metrics_http = None if worker else _start_metrics_http(app)
+    server.start()
+    stop_watch = threading.Event()
+    running = RunningServer(
+        app=app,
+        grpc_server=server,
+        health=health_servicer,
+        port=port,
+        metrics_port=0 if metrics_http is None else metrics_http.server_port,
+        _metrics_http=metrics_http,
+        _stop_watch=stop_watch,
+    )
+    _set_health(health_servicer, app.store_ok())
+    threading.Thread(
+        target=_watch_store, args=(app, health_servicer, stop_watch), daemon=True, name="health"
+    ).start()
+    if worker:
+        log.info("serving %s on port %d, ruleset %s", SERVICE_NAME, port, app.ruleset.version)
+    else:
+        log.info(
+            "serving %s on port %d, metrics on port %d, ruleset %s",
+            SERVICE_NAME,
+            port,
+            running.metrics_port,
+            app.ruleset.version,
+        )
+    return running
+
+
+def _start_metrics_http(app: App) -> Any:
+    host, port = split_host_port(app.config.metrics_listen)
+    metrics_http, _ = start_http_server(port, host, registry=app.metrics.registry)
+    return metrics_http
+
+
+def _set_health(servicer: health.HealthServicer, ok: bool) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ("", SERVICE_NAME):
+        servicer.set(name, status)
+
+
+def _watch_store(app: App, servicer: health.HealthServicer, stop: threading.Event) -> None:
+    """NOT_SERVING while the store is unreachable; SERVING again when it is back."""
+    last = True
+    while not stop.wait(HEALTH_CHECK_INTERVAL):
+        ok = app.store_ok()
+        if ok != last and not stop.is_set():
+            log.warning("store %s", "reachable again" if ok else "unreachable")
+            _set_health(servicer, ok)
+            last = ok

@@ -1,0 +1,42 @@
+"""The bench measures service and baseline in alternating slices (pure logic)."""
+
+from __future__ import annotations
+
+from departure_screening.bench.children import Child
+from departure_screening.bench.phases import Traffic, paired
+
+
+def test_slices_alternate_abba_and_each_rate_is_the_mean_of_its_slices() -> None:
+    service, baseline = Child([], "service"), Child([], "baseline")
+    calls: list[tuple[str, float]] = []
+    rates = {
+        "service": iter([100.0, 200.0, 300.0, 400.0]),
+        "baseline": iter([10.0, 20.0, 30.0, 60.0]),
+    }
+
+    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+        calls.append((target, seconds))
+        return next(rates[target])
+
+    result = paired(measure, service, baseline, 8.0, Traffic("t"), slices=4)
+
+    assert [target for target, _ in calls] == [
+        "service", "baseline", "baseline", "service", "service", "baseline", "baseline", "service",
+    ]  # fmt: skip
+    assert all(seconds == 2.0 for _, seconds in calls)
+    assert result == (250.0, 30.0)
+
+
+def test_a_host_that_slows_down_midway_leaves_the_ratio_alone() -> None:
+    """Both servers cost the same; the host runs at half speed for the second half."""
+    service, baseline = Child([], "service"), Child([], "baseline")
+    elapsed = 0.0
+
+    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+        nonlocal elapsed
+        speed = 1.0 if elapsed < 8.0 else 0.5
+        elapsed += seconds
+        return 1000.0 * speed
+
+    s_rate, b_rate = paired(measure, service, baseline, 8.0, Traffic("t"), slices=4)
+    assert s_rate == b_rate == 750.0
