@@ -1,9 +1,9 @@
-"""The bench measures service and baseline in alternating slices (pure logic)."""
+"""The bench measures the service and the baselines in alternating slices (pure logic)."""
 
 from __future__ import annotations
 
 from departure_screening.bench.children import Child
-from departure_screening.bench.phases import Traffic, paired
+from departure_screening.bench.phases import Traffic, in_turn
 
 
 def test_slices_alternate_abba_and_each_rate_is_the_mean_of_its_slices() -> None:
@@ -18,13 +18,13 @@ def test_slices_alternate_abba_and_each_rate_is_the_mean_of_its_slices() -> None
         calls.append((target, seconds))
         return next(rates[target])
 
-    result = paired(measure, service, baseline, 8.0, Traffic("t"), slices=4)
+    result = in_turn(measure, [service, baseline], 8.0, Traffic("t"), slices=4)
 
     assert [target for target, _ in calls] == [
         "service", "baseline", "baseline", "service", "service", "baseline", "baseline", "service",
     ]  # fmt: skip
     assert all(seconds == 2.0 for _, seconds in calls)
-    assert result == (250.0, 30.0)
+    assert result == [250.0, 30.0]
 
 
 def test_a_host_that_slows_down_midway_leaves_the_ratio_alone() -> None:
@@ -38,5 +38,18 @@ def test_a_host_that_slows_down_midway_leaves_the_ratio_alone() -> None:
         elapsed += seconds
         return 1000.0 * speed
 
-    s_rate, b_rate = paired(measure, service, baseline, 8.0, Traffic("t"), slices=4)
+    s_rate, b_rate = in_turn(measure, [service, baseline], 8.0, Traffic("t"), slices=4)
     assert s_rate == b_rate == 750.0
+
+
+def test_three_servers_take_turns_forward_then_backward() -> None:
+    children = [Child([], name) for name in ("service", "transport", "durable")]
+    calls: list[str] = []
+
+    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+        calls.append(target)
+        return {"service": 1.0, "transport": 2.0, "durable": 3.0}[target]
+
+    rates = in_turn(measure, children, 6.0, Traffic("t"), slices=2)
+    assert calls == ["service", "transport", "durable", "durable", "transport", "service"]
+    assert rates == [1.0, 2.0, 3.0]

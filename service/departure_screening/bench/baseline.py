@@ -1,7 +1,9 @@
-"""A transport-only ScreeningService: canned answers, no validation, engine or store.
+"""Baseline ScreeningServices: canned answers, no validation, engine or screening store.
 
-``depscreen bench`` runs it beside the real server so that the service's speed is
-reported as a share of what gRPC in Python can do on the same machine.
+``depscreen bench`` runs them beside the real server so that the service's speed is
+reported as a share of what gRPC in Python can do on the same machine: transport
+only, and (``--durable PATH``) transport plus a group-committed durable append of
+each request, the limit of any service that acknowledges only what is durable.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import grpc
 
+from departure_screening.bench.durable_log import DurableLog
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -31,13 +34,20 @@ _CANNED = pb.Assessment(
 
 
 class BaselineServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
+    def __init__(self, log: DurableLog | None = None) -> None:
+        self._log = log
+
     def Screen(self, request: pb.ScreenRequest, context: Any) -> pb.ScreenResponse:
+        if self._log is not None:
+            self._log.append(request.SerializeToString())
         return pb.ScreenResponse(assessment=_answer(request.screening))
 
     def ScreenManifest(
         self, requests: Iterator[pb.ScreenManifestRequest], context: Any
     ) -> Iterator[pb.ScreenManifestResponse]:
         for request in requests:
+            if self._log is not None:
+                self._log.append(request.SerializeToString())
             yield pb.ScreenManifestResponse(assessment=_answer(request.screening))
 
 
@@ -57,18 +67,24 @@ def main() -> None:
     parser.add_argument(
         "--reuse-port", action="store_true", help="share the port with other baseline processes"
     )
+    parser.add_argument(
+        "--durable", metavar="PATH", help="append each request to this SQLite database first"
+    )
     args = parser.parse_args()
+    log = DurableLog(args.durable) if args.durable else None
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=args.workers),
         options=[("grpc.so_reuseport", 1 if args.reuse_port else 0)],
     )
-    pb_grpc.add_ScreeningServiceServicer_to_server(BaselineServicer(), server)
+    pb_grpc.add_ScreeningServiceServicer_to_server(BaselineServicer(log), server)
     server.add_insecure_port(args.listen)
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stop.wait()
     server.stop(1).wait()
+    if log is not None:
+        log.close()
 
 
 if __name__ == "__main__":

@@ -152,15 +152,16 @@ def start_service(workdir: Path, processes: int = 1, store: str | None = None) -
     return child
 
 
-def start_baseline(processes: int = 1) -> Child:
+def start_baseline(processes: int = 1, durable: Path | None = None) -> Child:
+    """The transport-only baseline, or with ``durable`` the durable one appending there."""
     target = f"127.0.0.1:{_free_port()}"
+    args = [sys.executable, "-m", "departure_screening.bench.baseline", "--listen", target]
+    if processes > 1:
+        args.append("--reuse-port")
+    if durable is not None:
+        args += ["--durable", str(durable)]
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "departure_screening.bench.baseline", "--listen", target]
-            + (["--reuse-port"] if processes > 1 else []),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(processes)
     ]
     child = Child(procs, target)

@@ -1,7 +1,10 @@
-"""``depscreen bench``: the service measured against a transport-only baseline.
+"""``depscreen bench``: the service measured against two baselines.
 
-Both servers run as child processes on loopback and one load generator drives
-them in the same run, so the ratios compare like with like on this machine.
+The transport-only baseline answers from memory; the durable baseline also
+appends each request to SQLite with a group commit before answering, the limit of
+a service that acknowledges only what is durable, and the one the targets use.
+All three servers run as child processes on loopback and one load generator
+drives them in turn in the same run, so the ratios compare like with like.
 The service's store is SQLite in a temporary folder, or (``--store``) an empty
 store of its own, e.g. a PostgreSQL database made for the run.
 """
@@ -14,6 +17,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +36,9 @@ from departure_screening.bench.phases import (
     MANIFEST_SIZE,
     REPLAY_STREAMS,
     Traffic,
+    in_turn,
     latency_at_rate,
     memory_growth,
-    paired,
     replay_seconds,
     stream_per_s,
     unary_rps,
@@ -64,32 +68,30 @@ def run_bench(
     if store is not None:
         check_store_empty(store)
     host = machine.describe()  # before the servers start, so that nothing else runs
-    with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp, ExitStack() as running:
         service = start_service(Path(tmp), processes, store)
-        try:
-            baseline = start_baseline(processes)
-        except BaseException:
-            service.stop()
-            raise
-        try:
-            traffic = Traffic("bench")
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task("unary", total=None)
-                s_rps, b_rps = paired(unary_rps, service, baseline, seconds, traffic)
-                progress.update(task, description="stream")
-                s_stream, b_stream = paired(stream_per_s, service, baseline, seconds, traffic)
-                progress.update(task, description=f"replay of {replay} screenings")
-                replay_s = replay_seconds(service.target, replay, traffic)
-                progress.update(task, description=f"latency at {rate:g}/s")
-                time.sleep(SETTLE_SECONDS)
-                latency = latency_at_rate(service.target, rate, seconds, traffic)
-                progress.update(task, description="memory", total=screenings * 1.1)
-                memory = memory_growth(
-                    service, screenings, traffic, lambda n: progress.advance(task, n)
-                )
-        finally:
-            service.stop()
-            baseline.stop()
+        running.callback(service.stop)
+        baseline = start_baseline(processes)
+        running.callback(baseline.stop)
+        durable = start_baseline(processes, durable=Path(tmp) / "durable-baseline.db")
+        running.callback(durable.stop)
+        servers = [service, baseline, durable]
+        traffic = Traffic("bench")
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("unary", total=None)
+            s_rps, b_rps, d_rps = in_turn(unary_rps, servers, seconds, traffic)
+            progress.update(task, description="stream")
+            s_stream, b_stream, d_stream = in_turn(stream_per_s, servers, seconds, traffic)
+            progress.update(task, description=f"replay of {replay} screenings")
+            replay_s = replay_seconds(service.target, replay, traffic)
+            replay_d = replay_seconds(durable.target, replay, traffic)
+            progress.update(task, description=f"latency at {rate:g}/s")
+            time.sleep(SETTLE_SECONDS)
+            latency = latency_at_rate(service.target, rate, seconds, traffic)
+            progress.update(task, description="memory", total=screenings * 1.1)
+            memory = memory_growth(
+                service, screenings, traffic, lambda n: progress.advance(task, n)
+            )
     return {
         "machine": host,
         "processes": processes,
@@ -98,11 +100,15 @@ def run_bench(
             "screen_rps": round(s_rps, 1),
             "baseline_rps": round(b_rps, 1),
             "ratio": round(s_rps / b_rps, 3),
+            "durable_baseline_rps": round(d_rps, 1),
+            "ratio_durable": round(s_rps / d_rps, 3),
         },
         "stream": {
             "screen_per_s": round(s_stream, 1),
             "baseline_per_s": round(b_stream, 1),
             "ratio": round(s_stream / b_stream, 3),
+            "durable_baseline_per_s": round(d_stream, 1),
+            "ratio_durable": round(s_stream / d_stream, 3),
         },
         "latency_ms": latency,
         "memory": memory,
@@ -110,16 +116,20 @@ def run_bench(
             "screenings": replay,
             "streams": REPLAY_STREAMS,
             "seconds": round(replay_s, 2),
+            "durable_baseline_seconds": round(replay_d, 2),
+            "ratio_durable": round(replay_s / replay_d, 3),
         },
     }
 
 
+# Against the durable baseline: a screening is acknowledged only once it is durable,
+# so transport plus a group-committed append is the limit the service can reach.
 TARGETS = {
-    ("unary", "ratio"): (">=", 0.6),
-    ("stream", "ratio"): (">=", 0.5),
+    ("unary", "ratio_durable"): (">=", 0.8),
+    ("stream", "ratio_durable"): (">=", 0.8),
+    ("replay", "ratio_durable"): ("<=", 1.25),
     ("latency_ms", "p99"): ("<=", 5.0),
     ("memory", "growth_pct"): ("<=", 10.0),
-    ("replay", "seconds"): ("<=", 10.0),
 }
 
 
@@ -156,50 +166,63 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         f" yardstick loop {host['python_loop_ms']:g} ms;"
         f" {result['processes']} server processes each, {result['store']} store)"
     )
-    for column in ("measure", "service", "baseline", "ratio / value", "target", "met"):
+    for column in (
+        "measure",
+        "service",
+        "transport baseline",
+        "durable baseline",
+        "ratio to durable",
+        "target",
+        "met",
+    ):
         table.add_column(column)
     met = result["targets_met"]
     u, s, lat, mem = result["unary"], result["stream"], result["latency_ms"], result["memory"]
+    rep = result["replay"]
     table.add_row(
         "Screen, req/s",
         f"{u['screen_rps']:.0f}",
-        f"{u['baseline_rps']:.0f}",
-        f"{u['ratio']:.2f}",
-        "≥ 0.6",
-        str(met["unary.ratio"]),
+        f"{u['baseline_rps']:.0f} (ratio {u['ratio']:.2f})",
+        f"{u['durable_baseline_rps']:.0f}",
+        f"{u['ratio_durable']:.2f}",
+        "≥ 0.8",
+        str(met["unary.ratio_durable"]),
     )
     table.add_row(
         f"ScreenManifest ({MANIFEST_SIZE}), items/s",
         f"{s['screen_per_s']:.0f}",
-        f"{s['baseline_per_s']:.0f}",
-        f"{s['ratio']:.2f}",
-        "≥ 0.5",
-        str(met["stream.ratio"]),
+        f"{s['baseline_per_s']:.0f} (ratio {s['ratio']:.2f})",
+        f"{s['durable_baseline_per_s']:.0f}",
+        f"{s['ratio_durable']:.2f}",
+        "≥ 0.8",
+        str(met["stream.ratio_durable"]),
+    )
+    table.add_row(
+        f"replay of {rep['screenings']} screenings ({rep['streams']} manifests at once), s",
+        f"{rep['seconds']:.1f}",
+        "",
+        f"{rep['durable_baseline_seconds']:.1f}",
+        f"{rep['ratio_durable']:.2f}",
+        "≤ 1.25",
+        str(met["replay.ratio_durable"]),
     )
     table.add_row(
         f"Screen p50 / p99 at {lat['rate']:g}/s, ms",
         f"{lat['p50']:.2f} / {lat['p99']:.2f}",
         "",
-        f"{lat['p99']:.2f}",
-        "≤ 5",
+        "",
+        "",
+        "p99 ≤ 5",
         str(met["latency_ms.p99"]),
     )
     table.add_row(
         f"RSS over {mem['screenings']} screenings, MB",
-        f"{mem['rss_start_mb']} → {mem['rss_end_mb']}",
+        f"{mem['rss_start_mb']} → {mem['rss_end_mb']} ({mem['growth_pct']:+.1f} %)",
         "",
-        f"{mem['growth_pct']:+.1f} %",
+        "",
+        "",
         "≤ 10 %",
         str(met["memory.growth_pct"]),
-    )
-    rep = result["replay"]
-    table.add_row(
-        f"replay of {rep['screenings']} screenings ({rep['streams']} manifests at once), s",
-        f"{rep['seconds']:.1f}",
-        "",
-        f"{rep['seconds']:.1f}",
-        "≤ 10",
-        str(met["replay.seconds"]),
     )
     Console().print(table)
     return 0
@@ -207,7 +230,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def add_bench_parser(commands: Any) -> None:
     bench = commands.add_parser(
-        "bench", help="measure the service against a transport-only baseline"
+        "bench", help="measure the service against a transport-only and a durable baseline"
     )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.add_argument("--seconds", type=float, default=10.0, help="length of each timed phase")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -71,29 +71,28 @@ class Traffic:
         )
 
 
-def paired(
+def in_turn(
     measure: Callable[[str, float, Traffic], float],
-    service: Child,
-    baseline: Child,
+    children: Sequence[Child],
     seconds: float,
     traffic: Traffic,
     slices: int = PAIRED_SLICES,
-) -> tuple[float, float]:
-    """Rates of service and baseline, each over ``seconds`` in slices taken in turn.
+) -> list[float]:
+    """The rate of each server, each over ``seconds`` in slices taken in turn.
 
     A host's speed can change by half within a minute (other tenants, the
-    hypervisor). Measured one after the other, a change between the two shows up
-    as a change of the ratio; in alternating slices, ordered ABBA so that a steady
-    drift weighs on both alike, both see the same host.
+    hypervisor). Measured one after the other, a change between servers shows up
+    as a change of their ratio; in alternating slices, every other round in
+    reverse order (ABBA) so that a steady drift weighs on all alike, all see the
+    same host.
     """
     part = seconds / slices
-    service_rates: list[float] = []
-    baseline_rates: list[float] = []
-    turns = ((service, service_rates), (baseline, baseline_rates))
+    rates: list[list[float]] = [[] for _ in children]
+    turns = list(zip(children, rates, strict=True))
     for i in range(slices):
-        for child, rates in turns if i % 2 == 0 else reversed(turns):
-            rates.append(measure(child.target, part, traffic))
-    return statistics.fmean(service_rates), statistics.fmean(baseline_rates)
+        for child, own in turns if i % 2 == 0 else reversed(turns):
+            own.append(measure(child.target, part, traffic))
+    return [statistics.fmean(own) for own in rates]
 
 
 def unary_rps(target: str, seconds: float, traffic: Traffic) -> float:
