@@ -15,6 +15,8 @@ from types import FrameType
 from rich.console import Console
 
 from departure_screening import __version__
+from departure_screening.rules_commands import add_rules_lifecycle_parsers
+from departure_screening.screening.bundle import BundleError, load_rules, ruleset_directory
 from departure_screening.screening.ruleset import RulesetError, default_rules_dir, load_ruleset
 from departure_screening.serving.config import add_serve_arguments, serve_config
 
@@ -29,7 +31,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from departure_screening.serving.server import serve
     from departure_screening.store.sqlbase import SchemaError
 
-    config = serve_config(args)
+    try:
+        config = serve_config(args)
+    except ValueError as exc:  # settings that contradict each other
+        print(f"depscreen serve: {exc}", file=sys.stderr)
+        return 2
     worker = args.worker_of_supervisor > 0
     if worker:
         from departure_screening.serving.supervisor import follow_supervisor
@@ -75,11 +81,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_rules_validate(args: argparse.Namespace) -> int:
     console = Console(highlight=False, soft_wrap=True)
     try:
-        ruleset = load_ruleset(args.dir)
+        ruleset = load_rules(Path(args.dir))
     except RulesetError as exc:
         console.print(f"[red]✗[/] {args.dir}: ruleset refused")
         for problem in exc.problems:
             console.print(f"  - {problem}", markup=False)
+        return 1
+    except BundleError as exc:
+        console.print(f"[red]✗[/] {args.dir}: bundle refused: {exc}", markup=False)
         return 1
     console.print(
         f"[green]✓[/] {ruleset.version}: {len(ruleset.indicators)} indicators, "
@@ -93,11 +102,12 @@ def _cmd_rules_test(args: argparse.Namespace) -> int:
 
     console = Console(highlight=False, soft_wrap=True)
     try:
-        ruleset = load_ruleset(args.dir)
-    except RulesetError as exc:
+        with ruleset_directory(Path(args.dir)) as directory:
+            ruleset = load_ruleset(directory)
+            results = run_rule_tests(ruleset, directory)
+    except (RulesetError, BundleError) as exc:
         console.print(str(exc), markup=False)
         return 1
-    results = run_rule_tests(ruleset, Path(args.dir))
     failed = [r for r in results if not r.passed]
     for r in failed:
         console.print(f"[red]FAIL[/] {r.file}: {r.name}")
@@ -128,16 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_arguments(serve)
     serve.set_defaults(func=_cmd_serve)
 
-    rules = commands.add_parser("rules", help="check a ruleset").add_subparsers(
+    rules = commands.add_parser("rules", help="check, bundle and sign a ruleset").add_subparsers(
         dest="rules_command", required=True
     )
-    validate = rules.add_parser("validate", help="validate a ruleset directory")
+    validate = rules.add_parser("validate", help="validate a ruleset directory or bundle")
     validate.add_argument("dir", nargs="?", default=str(default_rules_dir()))
     validate.set_defaults(func=_cmd_rules_validate)
     test = rules.add_parser("test", help="run the table-driven tests of a ruleset")
     test.add_argument("dir", nargs="?", default=str(default_rules_dir()))
     test.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
     test.set_defaults(func=_cmd_rules_test)
+    add_rules_lifecycle_parsers(rules)
 
     _add_optional_commands(commands)
     return parser

@@ -24,6 +24,8 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         grace_seconds=2.5,
         key_file=str(tmp_path / "k"),
         processes=3,
+        rules_keys=str(tmp_path / "keys"),
+        rules_signatures=2,
     )
     # Every setting but /metrics (the supervisor serves it) differs from the default,
     # so a flag left out would show.

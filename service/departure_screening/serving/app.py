@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
@@ -11,7 +12,8 @@ from departure_screening.errors import StoreUnavailable
 from departure_screening.metrics import Metrics, MetricsObserver, create_metrics
 from departure_screening.pipeline.screener import Screener
 from departure_screening.privacy.pseudonym import Pseudonymizer
-from departure_screening.screening.ruleset import Ruleset, load_ruleset
+from departure_screening.screening.bundle import NO_SIGNATURES, Trust, load_public_keys, load_rules
+from departure_screening.screening.ruleset import Ruleset
 from departure_screening.serving.config import ServeConfig
 from departure_screening.serving.keys import load_key
 from departure_screening.store.base import Store
@@ -38,8 +40,15 @@ class App:
         self.store.close()
 
 
+def rules_trust(config: ServeConfig) -> Trust:
+    if not config.rules_signatures:
+        return NO_SIGNATURES
+    return Trust(load_public_keys(Path(config.rules_keys)), config.rules_signatures)
+
+
 def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) -> App:
-    ruleset = load_ruleset(config.rules)  # refuses an invalid ruleset before anything runs
+    # Refuses an invalid or insufficiently signed ruleset before anything runs.
+    ruleset = load_rules(config.rules, rules_trust(config))
     metrics = create_metrics(registry)
     metrics.set_ruleset_version(ruleset.version)
     metrics.initialise(config.checkpoints, (i.code for i in ruleset.indicators))

@@ -25,10 +25,16 @@ class ServeConfig:
     grace_seconds: float = 5.0
     key_file: str = ""
     processes: int = 1
+    rules_keys: str = ""
+    rules_signatures: int = 0
 
     def __post_init__(self) -> None:
         if self.processes < 1:
             raise ValueError(f"processes must be at least 1, got {self.processes}")
+        if self.rules_signatures < 0:
+            raise ValueError(f"rules signatures must be 0 or more, got {self.rules_signatures}")
+        if self.rules_signatures and not self.rules_keys:
+            raise ValueError("--rules-signatures needs --rules-keys, the signers' public keys")
 
 
 def _env(environ: Mapping[str, str], flag: str, default: str) -> str:
@@ -61,8 +67,22 @@ def add_serve_arguments(
     parser.add_argument(
         "--rules",
         default=_env(env, "rules", str(d.rules)),
+        metavar="PATH",
+        help="ruleset directory or bundle (DEPSCREEN_RULES; default: the shipped rules)",
+    )
+    parser.add_argument(
+        "--rules-keys",
+        default=_env(env, "rules-keys", d.rules_keys),
         metavar="DIR",
-        help="ruleset directory (DEPSCREEN_RULES; default: the shipped rules/)",
+        help="public keys (*.pub) whose signatures on a rule bundle count (DEPSCREEN_RULES_KEYS)",
+    )
+    parser.add_argument(
+        "--rules-signatures",
+        type=int,
+        default=int(_env(env, "rules-signatures", str(d.rules_signatures))),
+        metavar="N",
+        help="valid signatures by distinct keys a ruleset needs; 2 for four eyes"
+        " (DEPSCREEN_RULES_SIGNATURES; default %(default)s: unsigned directories accepted)",
     )
     parser.add_argument(
         "--checkpoints",
@@ -126,6 +146,8 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         grace_seconds=args.grace_seconds,
         key_file=args.key_file,
         processes=args.processes,
+        rules_keys=args.rules_keys,
+        rules_signatures=args.rules_signatures,
     )
 
 
@@ -148,6 +170,10 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         config.key_file,
         "--processes",
         str(config.processes),
+        "--rules-keys",
+        config.rules_keys,
+        "--rules-signatures",
+        str(config.rules_signatures),
     ]
 
 
