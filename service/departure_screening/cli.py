@@ -27,7 +27,8 @@ LOG_FORMAT_PID = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from departure_screening.errors import StoreUnavailable
-    from departure_screening.serving.app import build_app
+    from departure_screening.serving.app import build_app, rules_trust
+    from departure_screening.serving.reload import RulesReloader
     from departure_screening.serving.server import serve
     from departure_screening.store.sqlbase import SchemaError
 
@@ -60,6 +61,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     running = serve(app, worker=worker)
+    reloader = RulesReloader(
+        config.rules, rules_trust(config), app.screener, app.metrics, config.checkpoints
+    )
+    reloader.start(config.rules_poll)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -68,12 +73,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, lambda signum, frame: reloader.request())
     if args.ready_fd >= 0:
         from departure_screening.serving.supervisor import announce_ready
 
         # Only now: a SIGTERM from the supervisor must find the handler in place.
         announce_ready(args.ready_fd)
     stopped.wait()
+    reloader.stop()
     running.stop()
     return 0
 

@@ -63,6 +63,7 @@ class Metrics:
     screening_duration: Histogram
     rpc_requests: Counter
     ruleset_info: Gauge
+    config_reloads: Counter
 
     def initialise(self, checkpoints: Iterable[str], indicator_codes: Iterable[str]) -> None:
         """Create every bounded series at zero, so rate() sees the first screening too."""
@@ -148,6 +149,12 @@ def create_metrics(
             # Across workers: 1 while any live worker runs that version; the series of a
             # worker that has exited disappears (the supervisor marks it dead).
             multiprocess_mode="livemax",
+        ),
+        config_reloads=Counter(
+            "depscreen_config_reloads_total",
+            "Files re-read while serving, by file and whether the new contents were applied.",
+            ["file", "result"],
+            registry=registry,
         ),
     )
 

@@ -26,6 +26,7 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         processes=3,
         rules_keys=str(tmp_path / "keys"),
         rules_signatures=2,
+        rules_poll=0.5,
     )
     # Every setting but /metrics (the supervisor serves it) differs from the default,
     # so a flag left out would show.

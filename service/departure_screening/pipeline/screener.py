@@ -35,6 +35,7 @@ from departure_screening.privacy.pseudonym import Pseudonymizer
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.engine import RuleEngine
 from departure_screening.screening.evaluation import evaluate
+from departure_screening.screening.policy import Policy, PolicyHolder
 from departure_screening.screening.ruleset import Ruleset
 from departure_screening.screening.scoring import Scored
 from departure_screening.store.base import ScreeningKeys, ScreeningTransaction, Store
@@ -99,6 +100,8 @@ class _Prepared:
     at: dt.datetime
     # The evaluation with NO_HISTORY, for a screening without a group.
     provisional: Scored | None
+    # The ruleset version this screening is evaluated and recorded with, from start to end.
+    policy: Policy
 
 
 class Screener:
@@ -111,17 +114,31 @@ class Screener:
         clock: Callable[[], dt.datetime] = utc_now,
         new_id: Callable[[], str] = new_assessment_id,
     ) -> None:
-        self.ruleset = ruleset
-        self.engine = RuleEngine(ruleset)
+        self._policies = PolicyHolder(ruleset)
         self.store = store
         self._pseudo = pseudonymizer
         self._observer = observer or NullObserver()
         self._clock = clock
         self._new_id = new_id
-        self._watchlist = frozenset(ruleset.lists.watchlist)
         self._commits: CommitQueue[_Prepared, Result] = CommitQueue(
             self._commit, gate=store.write_gate
         )
+
+    @property
+    def ruleset(self) -> Ruleset:
+        """The ruleset new screenings are evaluated on."""
+        return self._policies.current.ruleset
+
+    @property
+    def engine(self) -> RuleEngine:
+        return self._policies.current.engine
+
+    def use_ruleset(self, ruleset: Ruleset) -> None:
+        """Evaluate new screenings on ``ruleset``; those under way finish on theirs."""
+        self._policies.swap(ruleset)
+
+    def close(self) -> None:
+        self._policies.close()
 
     def keys(self, s: Screening) -> ScreeningKeys:
         trip = s.trip
@@ -168,7 +185,14 @@ class Screener:
         A conflict (ALREADY_EXISTS) is that item's result and the others go on; a
         store failure raises and acknowledges none of them.
         """
-        results = self._commits.submit([self._prepare(s) for s in items])
+        prepared: list[_Prepared] = []
+        try:
+            for s in items:
+                prepared.append(self._prepare(s))
+            results = self._commits.submit(prepared)
+        finally:
+            for p in prepared:
+                self._policies.release(p.policy)
         for result in results:  # committed: now they count
             if isinstance(result, ScreenOutcome) and not result.replayed:
                 self._observer.assessed(result.assessment)
@@ -178,8 +202,13 @@ class Screener:
 
     def _prepare(self, s: Screening) -> _Prepared:
         keys = self.keys(s)
-        provisional = None if keys.group_key else evaluate(self.engine, s, NO_HISTORY)
-        return _Prepared(s, keys, self._new_id(), self._clock(), provisional)
+        policy = self._policies.acquire()
+        try:
+            provisional = None if keys.group_key else evaluate(policy.engine, s, NO_HISTORY)
+        except BaseException:
+            self._policies.release(policy)
+            raise
+        return _Prepared(s, keys, self._new_id(), self._clock(), provisional, policy)
 
     def _commit(self, items: Sequence[_Prepared]) -> list[Result]:
         """One store transaction for the batch: one durable commit for all."""
@@ -201,11 +230,12 @@ class Screener:
                     f"request_id {s.request_id!r} was already used for a different screening"
                 )
             return ScreenOutcome(stored.assessment, replayed=True)
-        history = tx.history(self._watchlist, self.ruleset.context)
+        policy = p.policy
+        history = tx.history(policy.watchlist, policy.ruleset.context)
         if p.provisional is not None and history == NO_HISTORY:
             scored = p.provisional
         else:
-            scored = evaluate(self.engine, s, history)
+            scored = evaluate(policy.engine, s, history)
         assessment = Assessment(
             assessment_id=p.assessment_id,
             request_id=s.request_id,
@@ -215,11 +245,11 @@ class Screener:
             band=scored.band,
             recommended_action=scored.recommended_action,
             indicators=scored.indicators,
-            ruleset_version=self.ruleset.version,
+            ruleset_version=policy.ruleset.version,
             group=GroupContext(keys.group_key, history.group_members),
             assessed_at=p.at,
         )
-        alert = group_alert(keys, history, self.ruleset.context.group_alert_members, p.at)
+        alert = group_alert(keys, history, policy.ruleset.context.group_alert_members, p.at)
         tx.save(assessment, alert)
         return ScreenOutcome(assessment, alerts=(alert,) if alert else ())
 

@@ -11,7 +11,9 @@ session state per action) would cost five times the evaluation itself.
 
 durable-rules registers a ruleset name once per process, so compiled rulesets are
 kept in a process-wide registry keyed by the ruleset version (name + content hash):
-loading the same version twice reuses it, a changed file gets a new name.
+loading the same version twice reuses it, a changed file gets a new name. Engines
+count their users there, and the last ``close`` deletes the compiled ruleset, so
+a server that reloads its rules many times keeps only the versions in use.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _ACTIONS_READY = 0
 
 _lock = threading.Lock()
 _handles: dict[str, int] = {}
+_users: dict[str, int] = {}
 _session_ids = itertools.count()
 
 
@@ -79,7 +82,21 @@ class RuleEngine:
                 _handles[self.name] = core.create_ruleset(
                     self.name, json.dumps(compile_definition(ruleset), ensure_ascii=False)
                 )
+                _users[self.name] = 0
+            _users[self.name] += 1
             self._handle = _handles[self.name]
+        self._closed = False
+
+    def close(self) -> None:
+        """No more evaluations on this engine; the last user of a version deletes it."""
+        with _lock:
+            if self._closed:
+                return
+            self._closed = True
+            _users[self.name] -= 1
+            if _users[self.name] == 0:
+                del _users[self.name], _handles[self.name]
+                core.delete_ruleset(self._handle)
 
     def evaluate(self, facts: Mapping[str, Any]) -> list[str]:
         """Indicator codes whose conditions hold for ``facts``, in no particular order."""
@@ -102,6 +119,12 @@ class RuleEngine:
     def session_facts(self, sid: str) -> Any:
         """The facts the engine holds for a session (for tests of session clean-up)."""
         return json.loads(core.get_facts(self._handle, sid))
+
+    @staticmethod
+    def compiled_versions() -> set[str]:
+        """Engine names whose compiled ruleset is held in this process."""
+        with _lock:
+            return set(_handles)
 
     @staticmethod
     def last_session_id() -> str:

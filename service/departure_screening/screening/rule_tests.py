@@ -147,6 +147,13 @@ def check_score_band(ruleset: Ruleset, file: str, row: Mapping[str, Any]) -> Cas
 
 def run_rule_tests(ruleset: Ruleset, directory: Path) -> list[CaseResult]:
     engine = RuleEngine(ruleset)
+    try:
+        return _run_rule_tests(ruleset, directory, engine)
+    finally:
+        engine.close()  # a reload runs the tests of every candidate: keep none of them
+
+
+def _run_rule_tests(ruleset: Ruleset, directory: Path, engine: RuleEngine) -> list[CaseResult]:
     results: list[CaseResult] = []
     files = sorted((directory / TESTS_DIR).glob("*.yaml"))
     if not files:

@@ -38,6 +38,7 @@ class App:
 
     def close(self) -> None:
         self.store.close()
+        self.screener.close()
 
 
 def rules_trust(config: ServeConfig) -> Trust:

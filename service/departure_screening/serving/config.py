@@ -27,10 +27,13 @@ class ServeConfig:
     processes: int = 1
     rules_keys: str = ""
     rules_signatures: int = 0
+    rules_poll: float = 2.0
 
     def __post_init__(self) -> None:
         if self.processes < 1:
             raise ValueError(f"processes must be at least 1, got {self.processes}")
+        if self.rules_poll < 0:
+            raise ValueError(f"rules poll must be 0 or more seconds, got {self.rules_poll}")
         if self.rules_signatures < 0:
             raise ValueError(f"rules signatures must be 0 or more, got {self.rules_signatures}")
         if self.rules_signatures and not self.rules_keys:
@@ -83,6 +86,14 @@ def add_serve_arguments(
         metavar="N",
         help="valid signatures by distinct keys a ruleset needs; 2 for four eyes"
         " (DEPSCREEN_RULES_SIGNATURES; default %(default)s: unsigned directories accepted)",
+    )
+    parser.add_argument(
+        "--rules-poll",
+        type=float,
+        default=float(_env(env, "rules-poll", str(d.rules_poll))),
+        metavar="SECONDS",
+        help="how often to look for changed rules, reloaded on change and on SIGHUP"
+        " (DEPSCREEN_RULES_POLL; default %(default)s; 0: on SIGHUP only)",
     )
     parser.add_argument(
         "--checkpoints",
@@ -148,6 +159,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         processes=args.processes,
         rules_keys=args.rules_keys,
         rules_signatures=args.rules_signatures,
+        rules_poll=args.rules_poll,
     )
 
 
@@ -174,6 +186,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         config.rules_keys,
         "--rules-signatures",
         str(config.rules_signatures),
+        "--rules-poll",
+        repr(config.rules_poll),
     ]
 
 

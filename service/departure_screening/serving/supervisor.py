@@ -9,6 +9,7 @@ connections over them. The supervisor itself serves no gRPC; it
 - serves /metrics: each worker writes its values to files in a private directory
   (prometheus_client's multiprocess mode) and the supervisor adds them up;
 - forwards SIGTERM/SIGINT to the workers, waits for them to drain and exits 0;
+- forwards SIGHUP to the workers, each of which reloads its rules;
 - stops everything and exits 1 when a worker dies, so that the service manager
   restarts the whole set rather than running on with fewer processes.
 
@@ -129,11 +130,19 @@ def _run(config: ServeConfig, multiproc_dir: str, stop: threading.Event) -> int:
         for _ in range(config.processes):
             workers.append(_start_worker(config, multiproc_dir, ready.write_fd))
         ready.close_write_end()
+        # Each worker reloads its own rules; SIGHUP to the set reaches them all.
+        signal.signal(signal.SIGHUP, lambda signum, frame: _forward(workers, signum))
         return _watch(config, workers, ready, stop, metrics_http.server_port)
     finally:
         _stop_workers(workers, config.grace_seconds + STOP_MARGIN_SECONDS, multiproc_dir)
         ready.close()
         metrics_http.shutdown()
+
+
+def _forward(workers: list[subprocess.Popen[bytes]], signum: int) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signum)
 
 
 def _start_worker(
