@@ -25,6 +25,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from departure_screening.access.client import (
+    ClientConfigError,
+    add_client_arguments,
+    client_credentials,
+)
 from departure_screening.bench import machine
 from departure_screening.bench.children import (
     BenchError,
@@ -142,6 +147,20 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        credentials = client_credentials(args)
+    except ClientConfigError as error:
+        print(f"depscreen bench: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if credentials.tls:
+        # The servers the bench starts serve plaintext: TLS material would only make every
+        # call fail. The flags are for a phase that starts them with TLS.
+        print(
+            "depscreen bench: --tls-ca, --tls-cert, --tls-key and --token are for the mTLS "
+            "phase, which this version of the bench does not run yet",
+            file=sys.stderr,
+        )
+        return EXIT_CANNOT_RUN
     console = Console(stderr=True)
     try:
         result = run_bench(
@@ -254,4 +273,5 @@ def add_bench_parser(commands: Any) -> None:
         help="the service's store, which must be empty: the bench fills it with test screenings"
         " and leaves them (default: SQLite in a temporary folder, removed afterwards)",
     )
+    add_client_arguments(bench)
     bench.set_defaults(func=_cmd_bench)

@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 from google.type import date_pb2
 
+from departure_screening.access.client import PLAINTEXT, ClientCredentials, open_channel
 from departure_screening.bench.children import Child, tree_rss_mb
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
@@ -28,10 +29,10 @@ MEMORY_WINDOWS = 20
 DESTINATIONS = ("KH", "SG", "MY", "JP", "TH", "SA", "LA", "AU")
 
 
-def _channel(target: str) -> grpc.Channel:
+def _channel(target: str, credentials: ClientCredentials = PLAINTEXT) -> grpc.Channel:
     # A connection of its own, as separate counters have: with several server
     # processes the kernel spreads connections, not calls, over them.
-    return grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+    return open_channel(target, credentials, options=[("grpc.use_local_subchannel_pool", 1)])
 
 
 class Traffic:

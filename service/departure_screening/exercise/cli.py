@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
+from departure_screening.access.client import (
+    ClientConfigError,
+    add_client_arguments,
+    client_credentials,
+)
 from departure_screening.exercise.generate import (
     MAX_SEED,
     GenerationError,
@@ -137,6 +142,7 @@ def _target_argument(parser: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help="the screening service (default %(default)s)",
     )
+    add_client_arguments(parser)
 
 
 def _seed(text: str) -> int:
@@ -209,9 +215,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
 
     try:
+        credentials = client_credentials(args)
         scenario = load_scenario(args.scenario)
         travellers = generate(scenario, args.seed, args.travellers)
-    except (ScenarioError, GenerationError) as exc:
+    except (ClientConfigError, ScenarioError, GenerationError) as exc:
         return _problem(exc)
     err = _err()
     err.print(
@@ -219,7 +226,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"to {args.target} in training mode"
     )
     try:
-        result = run_exercise(travellers, args.target, console=err, progress=not args.no_progress)
+        result = run_exercise(
+            travellers,
+            args.target,
+            console=err,
+            progress=not args.no_progress,
+            credentials=credentials,
+        )
     except ExerciseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -254,26 +267,27 @@ def cmd_drill(args: argparse.Namespace) -> int:
         choose_presented,
         run_drill,
     )
-    from departure_screening.exercise.run import ExerciseError, connect
+    from departure_screening.exercise.run import ExerciseError, connect, officer_of
 
     try:
+        credentials = client_credentials(args)
         scenario = load_scenario(args.scenario)
         # The whole scenario at its own size: the other counters screen the rest.
         travellers = generate(scenario, args.seed)
-    except (ScenarioError, GenerationError) as exc:
+    except (ClientConfigError, ScenarioError, GenerationError) as exc:
         return _problem(exc)
     count = args.travellers or DEFAULT_PRESENTED
     presented = choose_presented(travellers, count, args.seed)
     console = Console(highlight=False)
     try:
-        channel = connect(args.target)
+        channel = connect(args.target, credentials=credentials)
     except ExerciseError as exc:
         _err().print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
     try:
         run_drill(
             travellers,
-            GrpcDrillClient(channel),
+            GrpcDrillClient(channel, officer_of(credentials)),
             presented=presented,
             scenario=scenario,
             input_stream=sys.stdin,

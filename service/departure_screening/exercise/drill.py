@@ -92,8 +92,10 @@ class DrillClient(Protocol):
 class GrpcDrillClient:
     """The drill's view of the service: unary ``Screen``, as at a counter."""
 
-    def __init__(self, channel: grpc.Channel) -> None:
+    def __init__(self, channel: grpc.Channel, officer: str = EXERCISE_OFFICER) -> None:
         self._stub = pb_grpc.ScreeningServiceStub(channel)
+        # With an officer token the service records its subject: decisions name the same one.
+        self._officer = officer
 
     def screen(self, screening: pb.Screening) -> pb.Assessment:
         try:
@@ -108,7 +110,7 @@ class GrpcDrillClient:
         return response.assessment
 
     def record_decision(self, assessment_id: str, decision: str) -> str:
-        return record_decision(self._stub, assessment_id, decision, officer=EXERCISE_OFFICER)
+        return record_decision(self._stub, assessment_id, decision, officer=self._officer)
 
 
 @dataclass

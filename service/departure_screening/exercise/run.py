@@ -23,6 +23,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from departure_screening.access.client import (
+    PLAINTEXT,
+    ClientCredentials,
+    open_channel,
+    token_subject,
+)
 from departure_screening.exercise.generate import GeneratedTraveller
 from departure_screening.exercise.results import ItemResult, Observed, RunResult
 from departure_screening.exercise.scenario import DECISIONS
@@ -45,18 +51,29 @@ def status_name(code: int) -> str:
     return _STATUS_NAMES.get(code, str(code))
 
 
-def connect(target: str, timeout: float = CONNECT_TIMEOUT_S) -> grpc.Channel:
+def connect(
+    target: str,
+    timeout: float = CONNECT_TIMEOUT_S,
+    credentials: ClientCredentials = PLAINTEXT,
+) -> grpc.Channel:
     """A channel that is known to be connected, or a clear error naming the target."""
-    channel = grpc.insecure_channel(target)
+    channel = open_channel(target, credentials)
     try:
         grpc.channel_ready_future(channel).result(timeout=timeout)
     except grpc.FutureTimeoutError as exc:
         channel.close()
+        # A refused TLS handshake looks the same from here as a server that is not there.
+        hint = " and do --tls-ca and --tls-cert fit it" if credentials.tls else ""
         raise ExerciseError(
             f"cannot reach the screening service at {target} within {timeout:.0f} s; "
-            "is `depscreen serve` running there?"
+            f"is `depscreen serve` running there{hint}?"
         ) from exc
     return channel
+
+
+def officer_of(credentials: ClientCredentials) -> str:
+    """The officer id decisions are recorded under: the token's, when there is one."""
+    return token_subject(credentials) or EXERCISE_OFFICER
 
 
 def check_training(travellers: Sequence[GeneratedTraveller]) -> None:
@@ -119,13 +136,14 @@ def run_exercise(
     progress: bool = True,
     connect_timeout: float = CONNECT_TIMEOUT_S,
     stall_timeout: float = STALL_TIMEOUT_S,
+    credentials: ClientCredentials = PLAINTEXT,
 ) -> RunResult:
     """Screen every traveller in order on one ``ScreenManifest`` stream."""
     check_training(travellers)
-    channel = connect(target, connect_timeout)
+    channel = connect(target, connect_timeout, credentials)
     try:
         stub = pb_grpc.ScreeningServiceStub(channel)
-        return _stream(travellers, stub, console, progress, stall_timeout)
+        return _stream(travellers, stub, console, progress, stall_timeout, officer_of(credentials))
     finally:
         channel.close()
 
@@ -136,6 +154,7 @@ def _stream(
     console: Console | None,
     show_progress: bool,
     stall_timeout: float,
+    officer: str = EXERCISE_OFFICER,
 ) -> RunResult:
     gate = _DecisionGate()
     sent_at: list[float] = [0.0] * len(travellers)
@@ -176,7 +195,7 @@ def _stream(
                 result = _result(i, item, response, latency)
                 results.append(result)
                 if item.truth.decision:
-                    reason = _settle_decision(stub, result)
+                    reason = _settle_decision(stub, result, officer)
                     if reason:
                         not_evaluable.setdefault(item.truth.case, reason)
                     gate.settle()
@@ -258,9 +277,9 @@ def _result(
     )
 
 
-def _settle_decision(stub: pb_grpc.ScreeningServiceStub, result: ItemResult) -> str:
+def _settle_decision(stub: pb_grpc.ScreeningServiceStub, result: ItemResult, officer: str) -> str:
     if result.observed is None:
         return f"the earlier attempt was rejected ({result.error}), so no decision exists"
     return record_decision(
-        stub, result.observed.assessment_id, result.truth.decision, officer=EXERCISE_OFFICER
+        stub, result.observed.assessment_id, result.truth.decision, officer=officer
     )

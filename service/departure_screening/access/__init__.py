@@ -1,0 +1,1 @@
+"""Identity and access: device certificates, officer tokens, the access policy."""
