@@ -7,7 +7,9 @@ rules, the store and the API all speak one vocabulary.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 MODE_LIVE = "MODE_LIVE"
 MODE_TRAINING = "MODE_TRAINING"
@@ -142,6 +144,9 @@ class Assessment:
     ruleset_version: str
     group: GroupContext
     assessed_at: dt.datetime
+    # The facts the rules saw (no personal numbers); None in records written before
+    # they were kept, which a replay skips.
+    facts: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

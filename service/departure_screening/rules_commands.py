@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from departure_screening.rules_backtest import add_backtest_parser
 from departure_screening.screening.bundle import (
     BundleError,
     keygen,
@@ -94,3 +95,4 @@ def add_rules_lifecycle_parsers(rules: Any) -> None:
         help="valid signatures by distinct keys required (default %(default)s)",
     )
     verify_parser.set_defaults(func=_cmd_verify)
+    add_backtest_parser(rules)

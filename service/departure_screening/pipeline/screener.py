@@ -248,6 +248,7 @@ class Screener:
             ruleset_version=policy.ruleset.version,
             group=GroupContext(keys.group_key, history.group_members),
             assessed_at=p.at,
+            facts=scored.facts,
         )
         alert = group_alert(keys, history, policy.ruleset.context.group_alert_members, p.at)
         tx.save(assessment, alert)

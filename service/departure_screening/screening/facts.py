@@ -7,6 +7,7 @@ history counts. Evidence-only fields (masked) are kept apart from the facts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from departure_screening.domain import Screening
@@ -25,21 +26,21 @@ def watchlist_weight(lists: Lists, destination: str, transits: tuple[str, ...]) 
 
 
 def derive_facts(screening: Screening, lists: Lists, history: HistoryContext) -> dict[str, Any]:
+    return with_lists(screening_facts(screening, history), lists)
+
+
+def screening_facts(screening: Screening, history: HistoryContext) -> dict[str, Any]:
+    """The facts that do not depend on the ruleset's lists: what a replay starts from."""
     trip, decl, traveller = screening.trip, screening.declaration, screening.traveller
-    observations = sorted(set(screening.observations))
-    work_intent = (
-        decl.purpose in lists.work_intent_purposes
-        or decl.visa_type in lists.work_intent_visa_types
-        or any(o in lists.work_intent_observations for o in observations)
-    )
     return {
         "checkpoint": screening.checkpoint,
         "flight_number": trip.flight_number,
+        "departure_date": trip.departure_date.isoformat(),
         "purpose": decl.purpose,
         "visa_type": decl.visa_type,
         "destination_country": trip.destination_country,
         "transit_countries": list(trip.transit_countries),
-        "observations": observations,
+        "observations": sorted(set(screening.observations)),
         "has_return_ticket": trip.has_return_ticket,
         "has_booking_reference": bool(trip.booking_reference),
         "has_escort": bool(trip.escort_passport_number),
@@ -48,16 +49,30 @@ def derive_facts(screening: Screening, lists: Lists, history: HistoryContext) ->
         "has_bp2mi_registration": bool(decl.bp2mi_registration_number),
         "age_on_departure": age_on(traveller.birth_date, trip.departure_date),
         "days_since_passport_issue": (trip.departure_date - traveller.passport_issue_date).days,
-        "work_intent": work_intent,
-        "tourist_type_entry": decl.visa_type in lists.tourist_entry_visas,
-        "destination_on_watchlist": trip.destination_country in lists.watchlist,
-        "watchlist_weight": watchlist_weight(
-            lists, trip.destination_country, trip.transit_countries
-        ),
-        "destination_open_for_placement": trip.destination_country in lists.placement_countries,
         "group_members": history.group_members,
         "escort_watchlist_trips": history.escort_watchlist_trips,
         "prior_postponements": history.prior_postponements,
+    }
+
+
+def with_lists(facts: Mapping[str, Any], lists: Lists) -> dict[str, Any]:
+    """``facts`` completed with what a ruleset's lists make of them.
+
+    A replay of stored facts on another ruleset recomputes these from its lists, so
+    a changed watch-list weighs as it would have at the time.
+    """
+    destination, transits = facts["destination_country"], tuple(facts["transit_countries"])
+    return {
+        **facts,
+        "work_intent": (
+            facts["purpose"] in lists.work_intent_purposes
+            or facts["visa_type"] in lists.work_intent_visa_types
+            or any(o in lists.work_intent_observations for o in facts["observations"])
+        ),
+        "tourist_type_entry": facts["visa_type"] in lists.tourist_entry_visas,
+        "destination_on_watchlist": destination in lists.watchlist,
+        "watchlist_weight": watchlist_weight(lists, destination, transits),
+        "destination_open_for_placement": destination in lists.placement_countries,
     }
 
 

@@ -16,6 +16,7 @@ class Scored:
     band: str
     recommended_action: str
     indicators: tuple[FiredIndicator, ...]
+    facts: Mapping[str, Any]  # what the rules saw, kept with the assessment for replay
 
 
 def clamp(score: int) -> int:
@@ -65,4 +66,4 @@ def score(
     fired.sort(key=lambda f: (-f.weight, f.code))
     total = clamp(sum(f.weight for f in fired))
     band = ruleset.band_for(total)
-    return Scored(total, band.band, band.action, tuple(fired))
+    return Scored(total, band.band, band.action, tuple(fired), facts)

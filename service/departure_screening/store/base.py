@@ -37,6 +37,23 @@ class ScreeningKeys:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplayQuery:
+    """Which stored assessments a replay reads: departure dates inclusive, None for all."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    checkpoint: str | None = None
+    mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRecord:
+    assessment: Assessment
+    departure_date: dt.date
+    decision: str | None  # the last recorded decision, if any
+
+
+@dataclass(frozen=True, slots=True)
 class StoredAssessment:
     assessment: Assessment
     fingerprint: str

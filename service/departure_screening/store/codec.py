@@ -21,6 +21,8 @@ from departure_screening.domain import (
 
 # Bumped when the JSON shape changes; decoders accept every version they know.
 FORMAT = 1
+# Assessments from format 2 on keep the facts the rules saw; format 1 had none.
+ASSESSMENT_FORMAT = 2
 
 JsonObject = dict[str, Any]
 
@@ -40,7 +42,8 @@ def _parse_instant(text: str) -> dt.datetime:
 
 def assessment_to_obj(a: Assessment) -> JsonObject:
     return {
-        "format": FORMAT,
+        "format": ASSESSMENT_FORMAT,
+        "facts": None if a.facts is None else dict(a.facts),
         "assessment_id": a.assessment_id,
         "request_id": a.request_id,
         "checkpoint": a.checkpoint,
@@ -67,7 +70,8 @@ def assessment_to_obj(a: Assessment) -> JsonObject:
 
 
 def assessment_from_obj(o: JsonObject) -> Assessment:
-    _check_format(o)
+    _check_format(o, (FORMAT, ASSESSMENT_FORMAT))
+    facts = o.get("facts")
     return Assessment(
         assessment_id=str(o["assessment_id"]),
         request_id=str(o["request_id"]),
@@ -94,6 +98,7 @@ def assessment_from_obj(o: JsonObject) -> Assessment:
             members_screened=int(o["group"]["members_screened"]),
         ),
         assessed_at=_parse_instant(o["assessed_at"]),
+        facts=dict(facts) if isinstance(facts, dict) else None,
     )
 
 
@@ -180,6 +185,6 @@ def _load(text: str) -> JsonObject:
     return cast(JsonObject, value)
 
 
-def _check_format(o: JsonObject) -> None:
-    if o.get("format") != FORMAT:
+def _check_format(o: JsonObject, known: tuple[int, ...] = (FORMAT,)) -> None:
+    if o.get("format") not in known:
         raise ValueError(f"unknown stored record format {o.get('format')!r}")

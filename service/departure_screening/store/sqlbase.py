@@ -13,7 +13,7 @@ import heapq
 import json
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,7 +29,12 @@ from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.store import chain
-from departure_screening.store.base import ScreeningKeys, StoredAssessment
+from departure_screening.store.base import (
+    ReplayQuery,
+    ReplayRecord,
+    ScreeningKeys,
+    StoredAssessment,
+)
 from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link
 from departure_screening.store.codec import (
     canonical,
@@ -166,6 +171,33 @@ def _window(departure: dt.date, days: int) -> tuple[dt.date, dt.date] | None:
     except OverflowError:
         earliest = dt.date.min
     return earliest, latest
+
+
+def _replay_select(
+    query: ReplayQuery, date_param: Callable[[dt.date], Any], *, count: bool = False
+) -> tuple[str, list[Any]]:
+    where, params = [], []
+    for column, op, value in (
+        ("departure_date", ">=", query.since),
+        ("departure_date", "<=", query.until),
+        ("checkpoint", "=", query.checkpoint),
+        ("mode", "=", query.mode),
+    ):
+        if value is not None:
+            where.append(f"a.{column} {op} ?")
+            params.append(date_param(value) if isinstance(value, dt.date) else value)
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    if count:
+        return f"SELECT count(*) FROM assessments a{condition}", params
+    last_decision = (
+        "(SELECT d.decision FROM decisions d WHERE d.assessment_id = a.assessment_id"
+        " ORDER BY d.chain_seq DESC LIMIT 1)"
+    )
+    return (
+        f"SELECT a.body, a.departure_date, {last_decision} FROM assessments a{condition}"
+        " ORDER BY a.chain_seq",
+        params,
+    )
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -310,6 +342,26 @@ class SqlStore(ABC):
                 (assessment_id,),
             )
             return decode_assessment(str(row[0])), [decode_decision(str(r[0])) for r in decisions]
+
+    def replay_records(self, query: ReplayQuery) -> Iterator[ReplayRecord]:
+        """Stored assessments in ``query``, oldest first, each with its last decision.
+
+        One read-only snapshot, streamed: a replay of a year never holds it all.
+        """
+        sql, params = _replay_select(query, self._date_param)
+        with self._errors(), self._transaction(write=False) as db:
+            for row in db.stream(sql, params):
+                yield ReplayRecord(
+                    decode_assessment(str(row[0])),
+                    dt.date.fromisoformat(self._date_text(row[1])),
+                    None if row[2] is None else str(row[2]),
+                )
+
+    def count_replay_records(self, query: ReplayQuery) -> int:
+        sql, params = _replay_select(query, self._date_param, count=True)
+        with self._errors(), self._transaction(write=False) as db:
+            row = db.one(sql, params)
+            return int(row[0]) if row else 0
 
     def write_gate(self) -> AbstractContextManager[None]:
         return nullcontext()
