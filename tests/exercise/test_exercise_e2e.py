@@ -50,9 +50,8 @@ def test_bundled_scenario_end_to_end(server: Server, name: str) -> None:
     assert d.travellers == load_scenario(name).travellers
     assert not d.rejected, d.rejected[:3]
     assert d.ruleset_version
-    assert d.confusion.recall is not None and d.confusion.recall >= 0.9, [
-        m.reason for m in d.missed
-    ]
+    # Coached recruits are meant to slip through sometimes: the scenario states how often.
+    assert d.within_intended() is True, (d.confusion, [m.reason for m in d.missed])
     assert d.groups_detected == d.groups_planted
     for case in d.planted_cases:
         if case.outcome == "not_evaluable":

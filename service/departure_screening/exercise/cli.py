@@ -238,6 +238,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{c.fp} false alarms (precision {_pct(c.precision)}), "
         f"groups detected {debrief.groups_detected} of {debrief.groups_planted}"
     )
+    out.print(
+        f"false-alarm rate {_pct(c.false_alarm_rate)}, miss rate {_pct(c.miss_rate)}"
+        + (
+            f" (intended {debrief.intended.false_alarm} and {debrief.intended.miss})"
+            if debrief.intended
+            else ""
+        )
+    )
     for case in debrief.planted_cases:
         extra = f" ({case.reason})" if case.reason else ""
         out.print(f"  {case.case}: {case.outcome.replace('_', ' ')}{extra}")
