@@ -9,12 +9,11 @@ come from the hard profiles and coached cases that the scenario documents.
 from __future__ import annotations
 
 import pytest
+from conftest import InProcessServer
 from departure_screening.exercise.debrief import Debrief, compute_debrief
 from departure_screening.exercise.generate import generate
 from departure_screening.exercise.run import run_exercise
 from departure_screening.exercise.scenario import bundled_names, load_scenario
-
-from conftest import InProcessServer
 
 SEEDS = (11, 12, 13)
 

@@ -749,7 +749,8 @@ class _Validator:
                     description=str(description),
                     group_size=group_size,
                     escort=bool(escort),
-                    **guidance,
+                    why=guidance["why"],
+                    officer=guidance["officer"],
                 )
             )
         return tuple(profiles)
@@ -831,7 +832,8 @@ class _Validator:
             traveller=template,
             description=str(description),
             expects=tuple(expects),
-            **guidance,
+            why=guidance["why"],
+            officer=guidance["officer"],
             **extra,
         )
 
