@@ -183,7 +183,7 @@ def test_a_name_is_not_a_trainee_id(text: str) -> None:
 
 
 def test_unreadable_debriefs(tmp_path: Path) -> None:
-    with pytest.raises(DebriefError, match="no debrief.json"):
+    with pytest.raises(DebriefError, match=r"no debrief\.json"):
         read_debrief(tmp_path)
     (tmp_path / "debrief.json").write_text('{"format": "other"}')
     with pytest.raises(DebriefError, match="not a drill debrief"):

@@ -222,7 +222,8 @@ def _travellers(decisions: Sequence[Decision]) -> tuple[TravellerOutcome, ...]:
     for x in decisions:
         by_id.setdefault(x.request_id, []).append(x)
     outcomes = []
-    for request_id, xs in sorted(by_id.items()):
+    # In the order they came to the counter; same seed, same order for every trainee.
+    for request_id, xs in sorted(by_id.items(), key=lambda kv: (min(d.turn for d in kv[1]), kv[0])):
         x = xs[0]
         counts = Counter(d.action for d in xs)
         outcomes.append(
@@ -313,7 +314,8 @@ def _pct(value: float | None) -> str:
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=_DPI, format="png", metadata=_PNG_METADATA)
+    # "tight" keeps long profile names and the legend below the axes inside the image.
+    fig.savefig(path, dpi=_DPI, format="png", metadata=_PNG_METADATA, bbox_inches="tight")
     return path
 
 
@@ -321,7 +323,7 @@ def _plot_rates(report: ClassReport, path: Path) -> Path:
     rows = [(t.trainee, t.rates) for t in report.trainees]
     rows += [("class", report.class_rates), ("service", report.service_rates)]
     labels = [name for name, _ in rows]
-    fig = Figure(figsize=(6.4, 0.45 * len(rows) + 1.6))
+    fig = Figure(figsize=(8.0, 0.45 * len(rows) + 1.6))
     ax = fig.add_subplot()
     positions = list(range(len(rows)))
     height = 0.38
@@ -346,46 +348,51 @@ def _plot_rates(report: ClassReport, path: Path) -> Path:
     ax.set_xlim(0, 1)
     ax.set_xlabel("rate")
     ax.set_title("Each trainee beside the class and the service")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize="small")
     fig.tight_layout()
     return _save(fig, path)
 
 
 def _plot_profiles(report: ClassReport, path: Path) -> Path:
     profiles = list(report.profiles)
-    fig = Figure(figsize=(6.4, 0.4 * max(len(profiles), 3) + 1.2))
+    fig = Figure(figsize=(8.0, 0.4 * max(len(profiles), 3) + 1.2))
     ax = fig.add_subplot()
+    positions = list(range(len(profiles)))
     names = [f"{p.case} ({p.wrong}/{p.decisions})" for p in profiles]
     colours = [_AT_RISK_COLOUR if p.at_risk else _GENUINE_COLOUR for p in profiles]
-    ax.barh(names, [p.wrong_share for p in profiles], color=colours)
+    ax.barh(positions, [p.wrong_share for p in profiles], color=colours)
+    ax.set_yticks(positions, labels=names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the class's decisions that were wrong")
-    ax.set_title("Profiles most often misjudged (red: at risk, blue: genuine)")
+    ax.set_title("Most often misjudged (red: at risk, blue: genuine)")
     fig.tight_layout()
     return _save(fig, path)
 
 
 def _plot_travellers(report: ClassReport, path: Path) -> Path:
     travellers = list(report.travellers)
-    fig = Figure(figsize=(6.4, 0.35 * max(len(travellers), 3) + 1.4))
+    fig = Figure(figsize=(8.0, 0.35 * max(len(travellers), 3) + 1.4))
     ax = fig.add_subplot()
-    labels = [f"{t.case}{' *' if t.at_risk else ''}" for t in travellers]
+    # Numbered positions: two travellers of one profile must not share a bar.
+    positions = list(range(len(travellers)))
+    labels = [f"{n}. {t.case}{' *' if t.at_risk else ''}" for n, t in enumerate(travellers, 1)]
     left = [0] * len(travellers)
     for action in ACTIONS:
         counts = [dict(t.actions)[action] for t in travellers]
         ax.barh(
-            labels,
+            positions,
             counts,
             left=left,
             color=_ACTION_COLOURS[action],
             label=ACTION_WORDS[action],
         )
         left = [a + b for a, b in zip(left, counts, strict=True)]
+    ax.set_yticks(positions, labels=labels)
     ax.invert_yaxis()
     ax.set_xlabel("trainees")
     ax.set_title("What the class chose for each traveller (* at risk)")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize="small")
     fig.tight_layout()
     return _save(fig, path)
 

@@ -507,7 +507,8 @@ def settling_lines(x: Decision, guidance: Guidance | None) -> list[str]:
         lines.append("Indicators that fired, and what settles each:")
         lines.append("")
         for i in x.indicators:
-            lines.append(f"- `{i.code}` ({i.weight:+d}): {i.remedy or 'nothing to show'}")
+            remedy = "mitigating: lowers the score" if i.weight < 0 else i.remedy or "-"
+            lines.append(f"- `{i.code}` ({i.weight:+d}): {remedy}")
         lines.append("")
     else:
         lines += ["No indicator fired: only the interview could tell.", ""]
