@@ -1,4 +1,4 @@
-"""``depscreen exercise``: list, generate, run and drill training exercises.
+"""``depscreen exercise``: list, generate, run, drill and class-report training exercises.
 
 The main command line registers these with ``add_exercise_parser``; the same commands
 also run stand-alone as ``python -m departure_screening.exercise``.
