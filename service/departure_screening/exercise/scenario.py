@@ -12,8 +12,13 @@ documented in ``README.md`` beside this module; in short::
     checkpoint: {CGK: 3, SUB: 1}             # a value, or {value: weight}
     dates: {start: 2024-05-06, end: 2024-05-12}
     flights: {KH: [QZ7830]}                  # optional, extends the built-in table
+    intended:                                # optional: the service's error rates it is
+      false_alarm_rate: [0.05, 0.20]         # built to produce with the shipped rules
+      miss_rate: [0.08, 0.30]
     population:                              # genuine travellers (ground truth: not at risk)
       - profile: tourist
+        why: ...                             # optional: why such travellers exist
+        officer: ...                         # optional: what the officer is expected to do
         share: 30                            # relative weight within the genuine mix
         group_size: [1, 1]                   # optional; members share flight and date
         escort: false                        # optional; a group with a leader
