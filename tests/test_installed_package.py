@@ -178,3 +178,14 @@ def test_a_server_install_leaves_the_report_libraries_out(
     )
     assert run.returncode == 2
     assert "departure-screening[reports]" in run.stderr
+    klass = installed.run(
+        "exercise",
+        "class-report",
+        str(tmp_path / "drill-T01"),
+        "--out",
+        str(tmp_path / "class"),
+        cwd=tmp_path,
+    )
+    assert klass.returncode == 2
+    assert "the class report needs" in klass.stderr
+    assert "departure-screening[reports]" in klass.stderr

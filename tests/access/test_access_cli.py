@@ -131,7 +131,7 @@ def test_token_issue_required_flags(
 
 CLIENTS = {
     "exercise run": ["exercise", "run", "--scenario", "ordinary-day-cgk", "--seed", "1"],
-    "exercise drill": ["exercise", "drill", "--scenario", "ordinary-day-cgk"],
+    "exercise drill": ["exercise", "drill", "--scenario", "ordinary-day-cgk", "--trainee", "T01"],
     "bench": ["bench", "--seconds", "0.1"],
 }
 

@@ -83,6 +83,11 @@ def test_too_few_travellers_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         ["generate", "--scenario", "ordinary-day-cgk", "--seed", "1", "--travellers", "0"],
         ["generate", "--scenario", "ordinary-day-cgk", "--seed", "1", "--format", "csv"],
         ["run", "--scenario", "ordinary-day-cgk", "--seed", "1"],
+        ["drill", "--scenario", "ordinary-day-cgk"],
+        ["drill", "--scenario", "ordinary-day-cgk", "--trainee", "Siti Rahma"],
+        ["drill", "--scenario", "ordinary-day-cgk", "--trainee", "Budi"],
+        ["class-report", "d"],
+        ["class-report", "--out", "o"],
     ],
 )
 def test_argument_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,9 +104,12 @@ def test_add_exercise_parser_registers_every_command(capsys: pytest.CaptureFixtu
         ["exercise", "run", "--scenario", "x", "--seed", "1", "--target", "h:1", "--out", "d"]
     )
     assert callable(args.func) and args.target == "h:1" and args.out == Path("d")
-    drill = parser.parse_args(["exercise", "drill", "--scenario", "x"])
+    drill = parser.parse_args(["exercise", "drill", "--scenario", "x", "--trainee", "T07"])
     assert drill.seed == 1 and drill.travellers is None and drill.target == "127.0.0.1:50051"
-    for command in ("list", "generate", "run", "drill"):
+    assert drill.trainee == "T07" and drill.out is None
+    klass = parser.parse_args(["exercise", "class-report", "a", "b", "--out", "c"])
+    assert klass.dirs == [Path("a"), Path("b")] and klass.out == Path("c")
+    for command in ("list", "generate", "run", "drill", "class-report"):
         assert callable(parser.parse_args(["exercise", command, *_minimal(command)]).func)
     bare = parser.parse_args(["exercise"])
     assert bare.func(bare) == 2
@@ -113,7 +121,8 @@ def _minimal(command: str) -> list[str]:
         "list": [],
         "generate": ["--scenario", "x", "--seed", "1"],
         "run": ["--scenario", "x", "--seed", "1", "--out", "d"],
-        "drill": ["--scenario", "x"],
+        "drill": ["--scenario", "x", "--trainee", "T1"],
+        "class-report": ["d", "--out", "o"],
     }[command]
 
 

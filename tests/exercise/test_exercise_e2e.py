@@ -50,9 +50,8 @@ def test_bundled_scenario_end_to_end(server: Server, name: str) -> None:
     assert d.travellers == load_scenario(name).travellers
     assert not d.rejected, d.rejected[:3]
     assert d.ruleset_version
-    assert d.confusion.recall is not None and d.confusion.recall >= 0.9, [
-        m.reason for m in d.missed
-    ]
+    # Coached recruits are meant to slip through sometimes: the scenario states how often.
+    assert d.within_intended() is True, (d.confusion, [m.reason for m in d.missed])
     assert d.groups_detected == d.groups_planted
     for case in d.planted_cases:
         if case.outcome == "not_evaluable":
@@ -153,7 +152,7 @@ def test_drill_driven_from_a_test(server: Server) -> None:
     assert "Against the ground truth" in text
 
 
-def test_drill_as_a_process_with_piped_input(server: Server) -> None:
+def test_drill_as_a_process_with_piped_input(server: Server, tmp_path: Path) -> None:
     done = subprocess.run(
         [
             *EXERCISE,
@@ -166,7 +165,10 @@ def test_drill_as_a_process_with_piped_input(server: Server) -> None:
             "3",
             "--target",
             server.target,
+            "--trainee",
+            "T05",
         ],
+        cwd=tmp_path,
         input="1\nmaybe\n2\n3\n",
         capture_output=True,
         text=True,
@@ -179,3 +181,13 @@ def test_drill_as_a_process_with_piped_input(server: Server) -> None:
     assert "'maybe' is not a choice" in out
     assert out.count("Ground truth:") == 3
     assert "Against the ground truth:" in out
+    # The debrief lands in drill-<trainee>, labelled with the id alone.
+    assert "Your debrief: drill-T05/debrief.md" in out
+    debrief = json.loads((tmp_path / "drill-T05" / "debrief.json").read_text())
+    assert debrief["trainee"] == "T05"
+    assert [d["action"] for d in debrief["decisions"]] == [
+        "ACTION_PROCEED",
+        "ACTION_SECONDARY_INTERVIEW",
+        "ACTION_POSTPONE_PENDING_VERIFICATION",
+    ]
+    assert all(d["seconds"] >= 0 for d in debrief["decisions"])

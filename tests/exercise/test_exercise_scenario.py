@@ -202,3 +202,29 @@ def test_fingerprint_follows_the_content() -> None:
     b = parse_scenario(scenario_text(raw))
     assert a.fingerprint == parse_scenario(scenario_text(small_raw())).fingerprint
     assert a.fingerprint != b.fingerprint
+
+
+def test_intended_rates_and_guidance_are_read() -> None:
+    raw = small_raw()
+    raw["intended"] = {"false_alarm_rate": [0.05, 0.2], "miss_rate": [0.1, 0.3]}
+    raw["population"][0]["why"] = "Holidays."
+    raw["population"][0]["officer"] = "Proceed."
+    raw["cases"][0]["officer"] = "Postpone."
+    scenario = parse_scenario(scenario_text(raw))
+    assert scenario.intended is not None
+    assert scenario.intended.false_alarm.holds(0.05) and not scenario.intended.miss.holds(0.31)
+    tourist = scenario.guidance("tourist", at_risk=False)
+    assert (tourist.why, tourist.officer) == ("Holidays.", "Proceed.")
+    assert scenario.guidance("recruit", at_risk=True).officer == "Postpone."
+    assert scenario.guidance("nobody", at_risk=False).why == ""
+
+
+def test_bad_intended_rates_are_reported() -> None:
+    raw = small_raw()
+    raw["intended"] = {"false_alarm_rate": [0.3, 0.1], "miss_rate": [0, 2], "other": 1}
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(scenario_text(raw))
+    problems = "\n".join(info.value.problems)
+    assert "intended.other: unknown key" in problems
+    assert "intended.false_alarm_rate: min 0.3 is greater than max 0.1" in problems
+    assert "intended.miss_rate[1]: a probability must be between 0 and 1" in problems

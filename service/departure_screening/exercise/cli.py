@@ -1,4 +1,4 @@
-"""``depscreen exercise``: list, generate, run and drill training exercises.
+"""``depscreen exercise``: list, generate, run, drill and class-report training exercises.
 
 The main command line registers these with ``add_exercise_parser``; the same commands
 also run stand-alone as ``python -m departure_screening.exercise``.
@@ -108,7 +108,34 @@ def _add_commands(commands: Subparsers) -> None:
     )
     drill.set_defaults(travellers=None)
     _target_argument(drill)
+    drill.add_argument(
+        "--trainee",
+        required=True,
+        type=_trainee,
+        metavar="ID",
+        help="the trainee's id, such as T07 (an id the instructor assigns, never a name); "
+        "it labels the debrief",
+    )
+    drill.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="where to write the trainee's debrief (debrief.json, debrief.md); "
+        "default drill-<ID> in the current directory",
+    )
     drill.set_defaults(func=cmd_drill)
+
+    klass = commands.add_parser(
+        "class-report",
+        help="combine the drill debriefs of a class into one report",
+        description="Read the debrief of each trainee (the --out directories of `exercise "
+        "drill`, all of one exercise: same scenario and seed) and write class-report.json, "
+        "class-report.html and its PNG plots to --out: per-traveller outcomes across the "
+        "class, the profiles most often misjudged and each trainee's rates beside the class.",
+    )
+    klass.add_argument("dirs", nargs="+", metavar="DIR", type=Path, help="drill debriefs")
+    klass.add_argument("--out", metavar="DIR", type=Path, required=True, help="report directory")
+    klass.set_defaults(func=cmd_class_report)
 
 
 def _scenario_arguments(
@@ -153,6 +180,15 @@ def _seed(text: str) -> int:
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}")
     return value
+
+
+def _trainee(text: str) -> str:
+    from departure_screening.exercise.trainee import check_trainee_id
+
+    try:
+        return check_trainee_id(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -251,6 +287,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{c.fp} false alarms (precision {_pct(c.precision)}), "
         f"groups detected {debrief.groups_detected} of {debrief.groups_planted}"
     )
+    out.print(
+        f"false-alarm rate {_pct(c.false_alarm_rate)}, miss rate {_pct(c.miss_rate)}"
+        + (
+            f" (intended {debrief.intended.false_alarm} and {debrief.intended.miss})"
+            if debrief.intended
+            else ""
+        )
+    )
     for case in debrief.planted_cases:
         extra = f" ({case.reason})" if case.reason else ""
         out.print(f"  {case.case}: {case.outcome.replace('_', ' ')}{extra}")
@@ -268,6 +312,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
         run_drill,
     )
     from departure_screening.exercise.run import ExerciseError, connect, officer_of
+    from departure_screening.exercise.trainee import build_debrief, write_debrief
 
     try:
         credentials = client_credentials(args)
@@ -285,7 +330,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
         _err().print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
     try:
-        run_drill(
+        summary = run_drill(
             travellers,
             GrpcDrillClient(channel, officer_of(credentials)),
             presented=presented,
@@ -298,6 +343,46 @@ def cmd_drill(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         channel.close()
+    debrief = build_debrief(
+        summary.decisions,
+        scenario,
+        trainee=args.trainee,
+        seed=args.seed,
+        presented=summary.presented,
+        quit_early=summary.quit_early,
+        rejected=summary.rejected,
+        ruleset_version=summary.ruleset_version,
+    )
+    json_path, md_path = write_debrief(debrief, args.out or Path(f"drill-{args.trainee}"))
+    console.print(f"Your debrief: {md_path}  ({json_path.name} beside it)", markup=False)
+    return EXIT_OK
+
+
+def cmd_class_report(args: argparse.Namespace) -> int:
+    from departure_screening.exercise.trainee import DebriefError, read_debrief
+
+    try:
+        from departure_screening.exercise.classreport import combine, write_class_report
+    except ModuleNotFoundError as exc:  # a server install leaves the report's libraries out
+        return _problem(
+            f"the class report needs {exc.name}: pip install 'departure-screening[reports]'"
+        )
+
+    try:
+        report = combine([read_debrief(d) for d in args.dirs])
+    except DebriefError as exc:
+        return _problem(exc)
+    files = write_class_report(report, args.out)
+    c = report.class_rates
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(
+        f"{len(report.trainees)} trainees, {c.answered} decisions: class false-alarm rate "
+        f"{_pct(c.false_alarm_rate)}, miss rate {_pct(c.miss_rate)}"
+    )
+    for p in report.profiles[:3]:
+        if p.wrong:
+            out.print(f"  most misjudged: {p.case} ({p.wrong} of {p.decisions} decisions wrong)")
+    out.print(f"class report: {files.html}  ({files.json.name} beside it)")
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from departure_screening.exercise.results import ItemResult
-from departure_screening.exercise.scenario import Scenario
+from departure_screening.exercise.scenario import IntendedRates, Scenario
 
 GROUP_INDICATOR = "GROUP_WITH_RECRUITER"
 BANDS = ("RISK_BAND_LOW", "RISK_BAND_ELEVATED", "RISK_BAND_HIGH")
@@ -36,6 +36,18 @@ class Confusion:
     def recall(self) -> float | None:
         at_risk = self.tp + self.fn
         return self.tp / at_risk if at_risk else None
+
+    @property
+    def false_alarm_rate(self) -> float | None:
+        """Genuine travellers flagged, over all genuine travellers."""
+        genuine = self.fp + self.tn
+        return self.fp / genuine if genuine else None
+
+    @property
+    def miss_rate(self) -> float | None:
+        """At-risk travellers left in band LOW, over all at-risk travellers."""
+        at_risk = self.tp + self.fn
+        return self.fn / at_risk if at_risk else None
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,23 @@ class Debrief:
     # (score, at_risk) of every evaluated traveller, for the score plot.
     scores: tuple[tuple[int, bool], ...]
     latency: Latency
+    intended: IntendedRates | None = None
+
+    def within_intended(self) -> bool | None:
+        """Whether both rates fall in the scenario's intended ranges; None if it states none."""
+        c, intended = self.confusion, self.intended
+        if intended is None or c.false_alarm_rate is None or c.miss_rate is None:
+            return None
+        return intended.false_alarm.holds(c.false_alarm_rate) and intended.miss.holds(c.miss_rate)
+
+    def _intended_json(self) -> dict[str, object] | None:
+        if self.intended is None:
+            return None
+        return {
+            "false_alarm_rate": [self.intended.false_alarm.low, self.intended.false_alarm.high],
+            "miss_rate": [self.intended.miss.low, self.intended.miss.high],
+            "within": self.within_intended(),
+        }
 
     @property
     def groups_planted(self) -> int:
@@ -184,6 +213,9 @@ class Debrief:
             "confusion": {"tp": c.tp, "fp": c.fp, "fn": c.fn, "tn": c.tn},
             "precision": _round(c.precision),
             "recall": _round(c.recall),
+            "false_alarm_rate": _round(c.false_alarm_rate),
+            "miss_rate": _round(c.miss_rate),
+            "intended": self._intended_json(),
             "bands": dict(self.bands),
             "groups_planted": self.groups_planted,
             "groups_detected": self.groups_detected,
@@ -255,6 +287,7 @@ def compute_debrief(
         rejected=tuple(rejected),
         scores=tuple(scores),
         latency=latency_summary([r.latency_ms for r in results if r.latency_ms is not None]),
+        intended=scenario.intended,
     )
 
 

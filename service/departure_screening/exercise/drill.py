@@ -6,15 +6,19 @@ departure order, so that groups and histories build up as they would on the day.
 each traveller the trainee sees what an officer sees (passport masked), picks an
 action, then sees the service's assessment and the ground truth.
 
-Input and output are injectable (``input_stream``, ``console``) so that tests drive the
-prompts; every screening is in MODE_TRAINING.
+Each answer is recorded as a ``Decision`` with the time the trainee took, from the moment
+the traveller was shown to the answer, for the trainee's own debrief (``trainee.py``).
+
+Input, output and the clock are injectable (``input_stream``, ``console``, ``clock``) so
+that tests drive the prompts; every screening is in MODE_TRAINING.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
@@ -31,22 +35,19 @@ from departure_screening.exercise.run import (
     record_decision,
 )
 from departure_screening.exercise.scenario import OBSERVATIONS, PURPOSES, VISAS, Scenario
+from departure_screening.exercise.trainee import (
+    ACTION_WORDS,
+    INTERVIEW,
+    POSTPONE,
+    PROCEED,
+    Decision,
+)
 from departure_screening.privacy.masking import mask_number
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 
 DEFAULT_PRESENTED = 10
-PROCEED, INTERVIEW, POSTPONE = (
-    "ACTION_PROCEED",
-    "ACTION_SECONDARY_INTERVIEW",
-    "ACTION_POSTPONE_PENDING_VERIFICATION",
-)
 CHOICES = {"1": PROCEED, "2": INTERVIEW, "3": POSTPONE}
-ACTION_WORDS = {
-    PROCEED: "proceed",
-    INTERVIEW: "secondary interview",
-    POSTPONE: "postpone pending verification",
-}
 _STRICTNESS = {PROCEED: 0, INTERVIEW: 1, POSTPONE: 2}
 _PURPOSE_WORDS = {v: k.replace("_", " ") for k, v in PURPOSES.items()}
 _VISA_WORDS = {v: k.replace("_", " ") for k, v in VISAS.items()}
@@ -127,6 +128,8 @@ class DrillSummary:
     rejected: int = 0
     quit_early: bool = False
     notes: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    ruleset_version: str = ""
 
 
 def choose_presented(travellers: Sequence[GeneratedTraveller], count: int, seed: int) -> list[int]:
@@ -134,7 +137,9 @@ def choose_presented(travellers: Sequence[GeneratedTraveller], count: int, seed:
 
     Travellers whose screening carries a scripted decision are history (an earlier shift)
     and never presented. Planted travellers are drawn from the later half of their case,
-    where group and history indicators have built up, one case at a time in turn.
+    where group and history indicators have built up, one case at a time in turn; genuine
+    travellers one profile at a time in turn, so that the rarer hard profiles (a one-way
+    backpacker, a pilgrim group) come to the counter and not only holiday makers.
     """
     rng = random.Random(f"drill:{seed}")
     planted: dict[str, list[int]] = {}
@@ -153,12 +158,27 @@ def choose_presented(travellers: Sequence[GeneratedTraveller], count: int, seed:
         for pool in pools:
             if pool and len(chosen) < want_planted:
                 chosen.append(pool.pop(rng.randrange(len(pool))))
-    rest = count - len(chosen)
-    chosen += rng.sample(genuine, min(rest, len(genuine)))
+    chosen += _genuine_in_turn(travellers, genuine, count - len(chosen), rng)
     if len(chosen) < count:  # a scenario short of genuine travellers: more planted ones
         spare = [i for pool in pools for i in pool]
         chosen += rng.sample(spare, min(count - len(chosen), len(spare)))
     return sorted(chosen)
+
+
+def _genuine_in_turn(
+    travellers: Sequence[GeneratedTraveller], genuine: list[int], want: int, rng: random.Random
+) -> list[int]:
+    by_profile: dict[str, list[int]] = {}
+    for i in genuine:
+        by_profile.setdefault(travellers[i].truth.case, []).append(i)
+    pools = list(by_profile.values())
+    rng.shuffle(pools)
+    chosen: list[int] = []
+    while len(chosen) < want and any(pools):
+        for pool in pools:
+            if pool and len(chosen) < want:
+                chosen.append(pool.pop(rng.randrange(len(pool))))
+    return chosen
 
 
 def run_drill(
@@ -169,6 +189,7 @@ def run_drill(
     scenario: Scenario,
     input_stream: TextIO,
     console: Console,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DrillSummary:
     check_training(travellers)
     summary = DrillSummary(presented=len(presented))
@@ -178,7 +199,9 @@ def run_drill(
         screened = _background(travellers, client, screened, index, summary, console)
         item = travellers[index]
         _show_traveller(console, item, turn, len(presented))
+        shown_at = clock()
         action = _ask(console, input_stream)
+        seconds = round(max(0.0, clock() - shown_at), 1)
         if action is None:
             summary.quit_early = True
             break
@@ -190,10 +213,32 @@ def run_drill(
             screened = index + 1
             continue
         screened = index + 1
-        _score(summary, item, Observed.from_assessment(assessment), action)
+        observed = Observed.from_assessment(assessment)
+        _score(summary, item, observed, action)
+        summary.decisions.append(_decision(turn, item, observed, action, seconds))
+        summary.ruleset_version = summary.ruleset_version or observed.ruleset_version
         _show_outcome(console, item, assessment, action, scenario)
     _show_summary(console, summary)
     return summary
+
+
+def _decision(
+    turn: int, item: GeneratedTraveller, observed: Observed, action: str, seconds: float
+) -> Decision:
+    return Decision(
+        turn=turn,
+        request_id=item.screening.request_id,
+        passport=mask_number(item.screening.traveller.passport_number),
+        case=item.truth.case,
+        at_risk=item.truth.at_risk,
+        step=item.truth.step,
+        action=action,
+        seconds=seconds,
+        service_action=observed.action,
+        service_band=observed.band,
+        service_score=observed.score,
+        indicators=observed.indicators,
+    )
 
 
 # --------------------------------------------------------------------------- steps
@@ -213,7 +258,8 @@ def _instructions(console: Console, scenario: Scenario, count: int) -> None:
         "After your choice you see the service's assessment (risk band, score, the indicators "
         "that fired and what would clear them) and the truth about the traveller. An at-risk "
         "traveller is handled correctly with 2 or 3, a genuine one with 1. At the end you get "
-        "your score against the service's recommendation and against the ground truth.\n"
+        "your score against the service's recommendation and against the ground truth; "
+        "your decisions and the time each took go into your own debrief.\n"
         "Other counters screen the rest of the day's travellers in the background, so groups "
         "and travel histories build up as they would on a real shift. This is training mode: "
         "nothing here touches live records or statistics.\n"
@@ -366,6 +412,9 @@ def _show_outcome(
         )
     else:
         console.print(f"[bold green]Ground truth: genuine traveller[/] ({truth.case})")
+    guidance = scenario.guidance(truth.case, at_risk=truth.at_risk)
+    if guidance.officer:
+        console.print(f"What settles it at the counter: {guidance.officer}", markup=False)
     versus = _versus(action, recommended)
     correct = (action != PROCEED) == truth.at_risk
     console.print(

@@ -174,6 +174,12 @@ A traveller counts as flagged when the service puts them in band ELEVATED or HIG
 <td class="n">{{ d.confusion.fp }} / {{ d.confusion.tn }}</td></tr>
 <tr><th>recall</th><td class="n">{{ d.confusion.recall | pct }}</td></tr>
 <tr><th>precision</th><td class="n">{{ d.confusion.precision | pct }}</td></tr>
+<tr><th>false-alarm rate (genuine flagged)</th>
+<td class="n">{{ d.confusion.false_alarm_rate | pct }}
+{%- if d.intended %} (intended {{ d.intended.false_alarm }}){% endif %}</td></tr>
+<tr><th>miss rate (at risk left LOW)</th>
+<td class="n">{{ d.confusion.miss_rate | pct }}
+{%- if d.intended %} (intended {{ d.intended.miss }}){% endif %}</td></tr>
 <tr><th>planted groups detected</th>
 <td class="n">{{ d.groups_detected }} of {{ d.groups_planted }}</td></tr>
 <tr><th>rejected by the service</th><td class="n">{{ d.rejected | length }}</td></tr>

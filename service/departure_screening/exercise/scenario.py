@@ -12,8 +12,13 @@ documented in ``README.md`` beside this module; in short::
     checkpoint: {CGK: 3, SUB: 1}             # a value, or {value: weight}
     dates: {start: 2024-05-06, end: 2024-05-12}
     flights: {KH: [QZ7830]}                  # optional, extends the built-in table
+    intended:                                # optional: the service's error rates it is
+      false_alarm_rate: [0.05, 0.20]         # built to produce with the shipped rules
+      miss_rate: [0.08, 0.30]
     population:                              # genuine travellers (ground truth: not at risk)
       - profile: tourist
+        why: ...                             # optional: why such travellers exist
+        officer: ...                         # optional: what the officer is expected to do
         share: 30                            # relative weight within the genuine mix
         group_size: [1, 1]                   # optional; members share flight and date
         escort: false                        # optional; a group with a leader
@@ -172,6 +177,9 @@ class PopulationProfile:
     share: float
     traveller: TravellerTemplate
     description: str = ""
+    # Why such travellers exist, and what a good officer does with one: shown in debriefs.
+    why: str = ""
+    officer: str = ""
     group_size: IntRange = IntRange(1, 1)
     escort: bool = False
 
@@ -183,6 +191,8 @@ class PlantedCase:
     count: int
     traveller: TravellerTemplate
     description: str = ""
+    why: str = ""
+    officer: str = ""
     expects: tuple[str, ...] = ()
     # group and returning_escort
     size: IntRange = IntRange(1, 1)
@@ -193,6 +203,43 @@ class PlantedCase:
     first: TravellerTemplate | None = None
     gap_days: IntRange = IntRange(30, 180)
     decision: int = pb.DECISION_POSTPONED
+
+
+@dataclass(frozen=True)
+class RateRange:
+    """An inclusive range of a rate, 0..1."""
+
+    low: float
+    high: float
+
+    def holds(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def __str__(self) -> str:
+        return f"{self.low:.0%}-{self.high:.0%}"
+
+
+@dataclass(frozen=True)
+class IntendedRates:
+    """The service's error rates the scenario is built to produce, with the shipped rules.
+
+    False-alarm rate: genuine travellers flagged (ELEVATED or HIGH) over all genuine ones.
+    Miss rate: at-risk travellers left in band LOW over all at-risk ones.
+    """
+
+    false_alarm: RateRange
+    miss: RateRange
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """What a debrief says about a profile or planted case."""
+
+    name: str
+    at_risk: bool
+    description: str
+    why: str
+    officer: str
 
 
 @dataclass(frozen=True)
@@ -210,9 +257,20 @@ class Scenario:
     # Digest of the file's content: request ids and passports depend on it, so an
     # edited scenario never collides with the records of its earlier version.
     fingerprint: str
+    intended: IntendedRates | None = None
 
     def case(self, name: str) -> PlantedCase | None:
         return next((c for c in self.cases if c.case == name), None)
+
+    def profile(self, name: str) -> PopulationProfile | None:
+        return next((p for p in self.population if p.profile == name), None)
+
+    def guidance(self, name: str, *, at_risk: bool) -> Guidance:
+        """The documentation of a planted case (at risk) or a population profile."""
+        item = self.case(name) if at_risk else self.profile(name)
+        if item is None:
+            return Guidance(name, at_risk, "", "", "")
+        return Guidance(name, at_risk, item.description, item.why, item.officer)
 
 
 # --------------------------------------------------------------------------- loading
@@ -272,6 +330,7 @@ _SCENARIO_KEYS = (
     "flights",
     "population",
     "cases",
+    "intended",
 )
 _TEMPLATE_KEYS = (
     "age",
@@ -286,8 +345,18 @@ _TEMPLATE_KEYS = (
     "tour_operator_license",
     "observations",
 )
-_PROFILE_KEYS = ("profile", "description", "share", "group_size", "escort", "traveller")
-_CASE_COMMON = ("case", "kind", "description", "count", "expects", "traveller")
+_GUIDANCE_KEYS = ("why", "officer")
+_PROFILE_KEYS = (
+    "profile",
+    "description",
+    *_GUIDANCE_KEYS,
+    "share",
+    "group_size",
+    "escort",
+    "traveller",
+)
+_CASE_COMMON = ("case", "kind", "description", *_GUIDANCE_KEYS, "count", "expects", "traveller")
+_INTENDED_KEYS = ("false_alarm_rate", "miss_rate")
 _CASE_KEYS: dict[str, tuple[str, ...]] = {
     "individual": _CASE_COMMON,
     "group": (*_CASE_COMMON, "size"),
@@ -467,6 +536,7 @@ class _Validator:
         flights = self._flights(data.get("flights") or {})
         population = self._population(self.required(data, "population", ""))
         cases = self._cases(data.get("cases", []))
+        intended = self._intended(data["intended"]) if "intended" in data else None
         if (
             name is None
             or description is None
@@ -494,7 +564,42 @@ class _Validator:
             fingerprint=hashlib.sha256(
                 json.dumps(raw, sort_keys=True, default=str).encode()
             ).hexdigest()[:12],
+            intended=intended,
         )
+
+    def _intended(self, value: object) -> IntendedRates | None:
+        data = self.mapping(value, "intended", _INTENDED_KEYS)
+        if data is None:
+            return None
+        ranges = [
+            self._rate_range(self.required(data, key, "intended"), f"intended.{key}")
+            for key in _INTENDED_KEYS
+        ]
+        if ranges[0] is None or ranges[1] is None:
+            return None
+        return IntendedRates(false_alarm=ranges[0], miss=ranges[1])
+
+    def _rate_range(self, value: object, path: str) -> RateRange | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) != 2:
+            self.fail(path, f"expected [min, max] as rates 0..1, got {_kind(value)}")
+            return None
+        low = self.probability(value[0], f"{path}[0]")
+        high = self.probability(value[1], f"{path}[1]")
+        if low is None or high is None:
+            return None
+        if low > high:
+            self.fail(path, f"min {low} is greater than max {high}")
+            return None
+        return RateRange(low, high)
+
+    def _guidance(self, data: Mapping[str, Any], path: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key in _GUIDANCE_KEYS:
+            value = data.get(key, "")
+            out[key] = (self.text(value, f"{path}.{key}", max_len=600) or "") if value else ""
+        return out
 
     def _checkpoint(self, value: object, path: str) -> str | None:
         if not isinstance(value, str) or not _CHECKPOINT_RE.match(value):
@@ -635,6 +740,7 @@ class _Validator:
             description = data.get("description", "")
             if description:
                 description = self.text(description, f"{path}.description") or ""
+            guidance = self._guidance(data, path)
             template = self.template(self.required(data, "traveller", path), f"{path}.traveller")
             if len(self.problems) > before or profile is None or template is None:
                 continue
@@ -648,6 +754,8 @@ class _Validator:
                     description=str(description),
                     group_size=group_size,
                     escort=bool(escort),
+                    why=guidance["why"],
+                    officer=guidance["officer"],
                 )
             )
         return tuple(profiles)
@@ -696,6 +804,7 @@ class _Validator:
                     self.fail(f"{path}.expects[{j}]", f"not an indicator code: {code!r}")
                 else:
                     expects.append(code)
+        guidance = self._guidance(data, path)
         template = self.template(self.required(data, "traveller", path), f"{path}.traveller")
         extra: dict[str, Any] = {}
         if kind in ("group", "returning_escort"):
@@ -728,6 +837,8 @@ class _Validator:
             traveller=template,
             description=str(description),
             expects=tuple(expects),
+            why=guidance["why"],
+            officer=guidance["officer"],
             **extra,
         )
 
