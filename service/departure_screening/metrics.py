@@ -63,6 +63,8 @@ class Metrics:
     screening_duration: Histogram
     rpc_requests: Counter
     ruleset_info: Gauge
+    access_denied: Counter
+    config_reloads: Counter
 
     def initialise(self, checkpoints: Iterable[str], indicator_codes: Iterable[str]) -> None:
         """Create every bounded series at zero, so rate() sees the first screening too."""
@@ -148,6 +150,18 @@ def create_metrics(
             # Across workers: 1 while any live worker runs that version; the series of a
             # worker that has exited disappears (the supervisor marks it dead).
             multiprocess_mode="livemax",
+        ),
+        access_denied=Counter(
+            "depscreen_access_denied",
+            "Calls refused by access control, by method, caller role and reason.",
+            ["method", "role", "reason"],
+            registry=registry,
+        ),
+        config_reloads=Counter(
+            "depscreen_config_reloads",
+            "Re-reads of a changed file, by file and result (applied or refused).",
+            ["file", "result"],
+            registry=registry,
         ),
     )
 

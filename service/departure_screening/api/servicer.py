@@ -15,7 +15,12 @@ from grpc_status import rpc_status
 from departure_screening import domain
 from departure_screening.api import convert, validation
 from departure_screening.api.status import code_name, status_for
-from departure_screening.errors import InvalidArgument, ScreeningError, StoreUnavailable
+from departure_screening.errors import (
+    InvalidArgument,
+    Refused,
+    ScreeningError,
+    StoreUnavailable,
+)
 from departure_screening.metrics import Metrics
 from departure_screening.pipeline.screener import Screener, utc_now
 from departure_screening.v1 import screening_pb2 as pb
@@ -135,12 +140,16 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                     code = "UNAVAILABLE"
                     context.abort_with_status(rpc_status.to_status(status_for(error)))
                 yield from responses
+        except Refused:
+            code = ""  # refused at an item: counted by access control
+            raise
         except Exception:
             if code == "OK":
                 code = "INTERNAL" if context.is_active() else "CANCELLED"
             raise
         finally:
-            self._count("ScreenManifest", code)
+            if code:
+                self._count("ScreenManifest", code)
 
     def RecordDecision(
         self, request: pb.RecordDecisionRequest, context: grpc.ServicerContext
