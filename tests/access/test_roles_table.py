@@ -85,14 +85,14 @@ def call(server: TlsServer, case: dict[str, Any]) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
-@pytest.mark.parametrize(
-    "case",
-    CASES,
-    ids=[
-        f"{c['device']}-{c['rpc']}-{c.get('checkpoint', '')}-{c.get('mode', '')}-{'officer' if c.get('officer') else 'device'}"
-        for c in CASES
-    ],
-)
+def case_id(case: dict[str, Any]) -> str:
+    who = "officer" if case.get("officer") else "device"
+    return (
+        f"{case['device']}-{case['rpc']}-{case.get('checkpoint', '')}-{case.get('mode', '')}-{who}"
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_each_cell_of_the_roles_table(tls_server: TlsServer, case: dict[str, Any]) -> None:
     assert call(tls_server, case) == expected_code(case)
 
