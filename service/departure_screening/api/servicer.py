@@ -229,6 +229,7 @@ def read_ahead(requests: Iterator[R], most: int) -> Iterator[list[R]]:
             raise first
         chunk = [first]
         ended = False
+        failure: Exception | None = None
         while len(chunk) < most:
             try:
                 item = arrived.get_nowait()
@@ -238,9 +239,12 @@ def read_ahead(requests: Iterator[R], most: int) -> Iterator[list[R]]:
                 ended = True
                 break
             if isinstance(item, Exception):
-                arrived.put(item)
+                # Raised after this chunk: the pump has already queued the end behind it.
+                failure = item
                 break
             chunk.append(item)
         yield chunk
+        if failure is not None:
+            raise failure
         if ended:
             return
