@@ -63,7 +63,8 @@ class WatchedFile(Generic[T]):
         if stamp != self._stamp and None not in stamp:
             with self._lock:
                 if stamp != self._stamp:
-                    return self._value, self._reload(stamp)
+                    replaced = self._reload(stamp)
+                    return self._value, replaced
         return self._value, False
 
     def _reload(self, stamp: Stamp) -> bool:
