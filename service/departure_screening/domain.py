@@ -7,7 +7,7 @@ rules, the store and the API all speak one vocabulary.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MODE_LIVE = "MODE_LIVE"
 MODE_TRAINING = "MODE_TRAINING"
@@ -101,6 +101,23 @@ class Declaration:
 
 
 @dataclass(frozen=True, slots=True)
+class Principal:
+    """Who made a call: the device's SPIFFE id and the officer's id (token ``sub``).
+
+    Both empty when the service runs without access control (plain mode).
+    """
+
+    device: str = ""
+    officer: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.device or self.officer)
+
+
+NOBODY = Principal()
+
+
+@dataclass(frozen=True, slots=True)
 class Screening:
     request_id: str
     checkpoint: str
@@ -110,6 +127,9 @@ class Screening:
     declaration: Declaration
     observations: tuple[str, ...] = ()
     officer_id: str = ""
+    # Left out of the repr, which the request fingerprint digests: a retry is the same
+    # request whoever sends it, and fingerprints of requests stored before stay valid.
+    screened_by: Principal = field(default=NOBODY, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +162,7 @@ class Assessment:
     ruleset_version: str
     group: GroupContext
     assessed_at: dt.datetime
+    screened_by: Principal = NOBODY
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +172,7 @@ class DecisionRecord:
     officer_id: str
     note: str
     decided_at: dt.datetime
+    decided_by: Principal = NOBODY
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,12 +76,10 @@ class TlsServer:
         return str(response.assessment.assessment_id)
 
 
-def start_tls_server(pki: Pki, **settings: Any) -> TlsServer:
+def start_tls_server(pki: Pki, store: str = "memory:", **settings: Any) -> TlsServer:
     access = AccessSettings(**{**pki.serve_flags(), "probe_listen": "127.0.0.1:0", **settings})
     app = build_app(
-        ServeConfig(
-            listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", store="memory:", access=access
-        )
+        ServeConfig(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", store=store, access=access)
     )
     return TlsServer(serve(app), pki)
 

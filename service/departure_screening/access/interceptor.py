@@ -30,7 +30,9 @@ from departure_screening.access.tokens import (
     verify_token,
 )
 from departure_screening.access.watched import WatchedFile
+from departure_screening.api.caller import current_principal
 from departure_screening.api.status import status_for
+from departure_screening.domain import Principal
 from departure_screening.errors import NotFound, Refused, ScreeningError
 from departure_screening.metrics import Metrics
 from departure_screening.v1 import screening_pb2 as pb
@@ -233,7 +235,7 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             self._refuse(method, "unknown", _Refusal(Reason.BAD_CERTIFICATE), context, counted)
         token = bearer_token(context.invocation_metadata())
         if token is None:
-            return Caller(device, None)
+            return _entered(Caller(device, None))
         try:
             if self._keys is None or self._token_rules is None:
                 raise TokenError("officer tokens are not configured")
@@ -241,7 +243,7 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         except TokenError as error:
             log.info("officer token refused: %s", error)
             self._refuse(method, device.role, _Refusal(Reason.BAD_TOKEN), context, counted)
-        return Caller(device, officer)
+        return _entered(Caller(device, officer))
 
     def _parse_device(self, pem: bytes) -> Device:
         return device_from_pem(pem, self._trust_domain, self._checkpoints)
@@ -336,6 +338,17 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             context.abort_with_status(rpc_status.to_status(status_for(missing)))
         context.abort(refusal.code, _MESSAGES[refusal.reason])
         raise AssertionError("abort returns only by raising")
+
+
+def _entered(caller: Caller) -> Caller:
+    """Make ``caller`` the principal of the call running on this thread.
+
+    Set afresh at the start of every call, never reset: a pool thread's previous call can
+    leave nothing behind that the next one would see.
+    """
+    officer = caller.officer.officer_id if caller.officer else ""
+    current_principal.set(Principal(device=caller.device.spiffe_id, officer=officer))
+    return caller
 
 
 class _UntilExpiry:

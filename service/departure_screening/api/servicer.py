@@ -14,6 +14,7 @@ from grpc_status import rpc_status
 
 from departure_screening import domain
 from departure_screening.api import convert, validation
+from departure_screening.api.caller import current_principal
 from departure_screening.api.status import code_name, status_for
 from departure_screening.errors import (
     InvalidArgument,
@@ -77,7 +78,9 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         violations = validation.screening_violations(request, self._checkpoints)
         if violations:
             raise InvalidArgument(violations)
-        outcome = self._screener.screen(convert.screening_from_pb(request.screening))
+        outcome = self._screener.screen(
+            convert.screening_from_pb(request.screening, current_principal.get())
+        )
         self._metrics.screening_duration.labels("Screen").observe(time.perf_counter() - started)
         return convert.assessment_to_pb(outcome.assessment)
 
@@ -87,6 +90,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         """Valid items go to the store together; each bad item gets its own error."""
         started = time.perf_counter()
         responses: list[pb.ScreenManifestResponse | None] = []
+        by = current_principal.get()
         valid: list[domain.Screening] = []
         for request in requests:
             violations = validation.screening_violations(request, self._checkpoints)
@@ -96,7 +100,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                 )
             else:
                 responses.append(None)
-                valid.append(convert.screening_from_pb(request.screening))
+                valid.append(convert.screening_from_pb(request.screening, by))
         results = iter(self._screener.screen_many(valid) if valid else [])
         elapsed = time.perf_counter() - started
         observe = self._metrics.screening_duration.labels("ScreenManifest").observe
@@ -158,7 +162,9 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             violations = validation.decision_violations(request)
             if violations:
                 raise InvalidArgument(violations)
-            record = self._screener.record_decision(convert.decision_from_pb(request, utc_now()))
+            record = self._screener.record_decision(
+                convert.decision_from_pb(request, utc_now(), current_principal.get())
+            )
             return pb.RecordDecisionResponse(decision=convert.decision_to_pb(record))
 
         return self._unary("RecordDecision", context, call)

@@ -218,6 +218,7 @@ class Screener:
             ruleset_version=self.ruleset.version,
             group=GroupContext(keys.group_key, history.group_members),
             assessed_at=p.at,
+            screened_by=s.screened_by,
         )
         alert = group_alert(keys, history, self.ruleset.context.group_alert_members, p.at)
         tx.save(assessment, alert)
