@@ -163,7 +163,7 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             try:
                 request = self._admit_unary(method, request, caller)
             except _Refusal as refusal:
-                self._refuse(method, caller.device.role, refusal, context)
+                self._refuse(method, caller.device, refusal, context)
             return inner(request, context)
 
         return _replace(handler, unary_unary=unary_unary)
@@ -176,15 +176,14 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             requests: Iterator[pb.ScreenManifestRequest], context: grpc.ServicerContext
         ) -> Iterator[pb.ScreenManifestResponse]:
             caller = self._admit_caller(method, context)
-            role = caller.device.role
-            if not self._policy.current().allows_role(method, role):
-                self._refuse(method, role, _Refusal(Reason.ROLE_NOT_ALLOWED), context)
+            if not self._policy.current().allows_role(method, caller.device.role):
+                self._refuse(method, caller.device, _Refusal(Reason.ROLE_NOT_ALLOWED), context)
             try:
                 yield from inner(self._admitted_items(requests, caller), context)
             except _Refusal as refusal:
                 # Raised by an item on the servicer's reading thread: nothing of that item
                 # reached the screener, and nothing after it will.
-                self._refuse(method, role, refusal, context)
+                self._refuse(method, caller.device, refusal, context)
 
         return _replace(handler, stream_stream=stream_stream)
 
@@ -205,18 +204,19 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             request: pb.WatchAlertsRequest, context: grpc.ServicerContext
         ) -> Iterator[pb.WatchAlertsResponse]:
             caller = self._admit_caller(method, context)
-            role = caller.device.role
             try:
                 self._decide(method, caller, request.checkpoint, MODES.get(request.mode))
             except _Refusal as refusal:
-                self._refuse(method, role, refusal, context)
+                self._refuse(method, caller.device, refusal, context)
             if caller.officer is None:
                 yield from inner(request, context)
                 return
             watched = _UntilExpiry(context, caller.officer.expires_at)
             yield from inner(request, watched)
             if watched.expired():
-                self._refuse(method, role, _Refusal(Reason.TOKEN_EXPIRED), context)
+                # The servicer has counted the stream's end already (as CANCELLED).
+                expired = _Refusal(Reason.TOKEN_EXPIRED)
+                self._refuse(method, caller.device, expired, context, counted=False)
 
         return _replace(handler, unary_stream=unary_stream)
 
@@ -232,7 +232,7 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 raise IdentityError("no client certificate")
             device = self._device_of(bytes(pems[0]))
         except IdentityError:
-            self._refuse(method, "unknown", _Refusal(Reason.BAD_CERTIFICATE), context, counted)
+            self._refuse(method, None, _Refusal(Reason.BAD_CERTIFICATE), context, counted)
         token = bearer_token(context.invocation_metadata())
         if token is None:
             return _entered(Caller(device, None))
@@ -242,7 +242,7 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             officer = verify_token(token, self._keys.current(), self._token_rules, device)
         except TokenError as error:
             log.info("officer token refused: %s", error)
-            self._refuse(method, device.role, _Refusal(Reason.BAD_TOKEN), context, counted)
+            self._refuse(method, device, _Refusal(Reason.BAD_TOKEN), context, counted)
         return _entered(Caller(device, officer))
 
     def _parse_device(self, pem: bytes) -> Device:
@@ -316,19 +316,21 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
     def _refuse(
         self,
         method: str,
-        role: str,
+        device: Device | None,
         refusal: _Refusal,
         context: grpc.ServicerContext,
         counted: bool = True,
     ) -> NoReturn:
         """Count, log (no personal data) and end the call with the refusal's status."""
+        role = device.role if device else "unknown"
         self._metrics.access_denied.labels(method, role, refusal.reason.value).inc()
         if counted:
             self._metrics.rpc_requests.labels(method, refusal.code.name).inc()
         log.warning(
-            "access denied method=%s role=%s reason=%s code=%s peer=%s",
+            "access denied method=%s role=%s device=%s reason=%s code=%s peer=%s",
             method,
             role,
+            device.spiffe_id if device else "-",
             refusal.reason.value,
             refusal.code.name,
             context.peer(),
