@@ -34,6 +34,7 @@ lint: setup
 test: setup system-deps lint
 	$(VENV)/bin/depscreen rules validate
 	$(VENV)/bin/depscreen rules test
+	$(VENV)/bin/depscreen access test
 	$(PY) -m pytest
 
 proto: setup

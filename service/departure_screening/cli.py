@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Sub-commands that live in their own modules."""
     from departure_screening.access.cli import add_access_parsers
+    from departure_screening.access.command import add_access_parser
     from departure_screening.audit import add_audit_parser
     from departure_screening.bench.command import add_bench_parser
     from departure_screening.exercise.cli import add_exercise_parser
@@ -172,6 +173,7 @@ def _add_optional_commands(commands: argparse._SubParsersAction[argparse.Argumen
     add_exercise_parser(commands)
     add_bench_parser(commands)
     add_access_parsers(commands)
+    add_access_parser(commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 MODE_LIVE = "MODE_LIVE"
@@ -103,6 +103,23 @@ class Declaration:
 
 
 @dataclass(frozen=True, slots=True)
+class Principal:
+    """Who made a call: the device's SPIFFE id and the officer's id (token ``sub``).
+
+    Both empty when the service runs without access control (plain mode).
+    """
+
+    device: str = ""
+    officer: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.device or self.officer)
+
+
+NOBODY = Principal()
+
+
+@dataclass(frozen=True, slots=True)
 class Screening:
     request_id: str
     checkpoint: str
@@ -112,6 +129,9 @@ class Screening:
     declaration: Declaration
     observations: tuple[str, ...] = ()
     officer_id: str = ""
+    # Left out of the repr, which the request fingerprint digests: a retry is the same
+    # request whoever sends it, and fingerprints of requests stored before stay valid.
+    screened_by: Principal = field(default=NOBODY, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +167,7 @@ class Assessment:
     # The facts the rules saw (no personal numbers); None in records written before
     # they were kept, which a replay skips.
     facts: Mapping[str, Any] | None = None
+    screened_by: Principal = NOBODY
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +177,7 @@ class DecisionRecord:
     officer_id: str
     note: str
     decided_at: dt.datetime
+    decided_by: Principal = NOBODY
 
 
 @dataclass(frozen=True, slots=True)

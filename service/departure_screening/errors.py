@@ -28,3 +28,8 @@ class NotFound(ScreeningError):
 
 class StoreUnavailable(ScreeningError):
     pass
+
+
+class Refused(Exception):
+    """A call refused by access control part way through a stream: its status is already
+    decided and counted by whoever raised it."""

@@ -63,6 +63,7 @@ class Metrics:
     screening_duration: Histogram
     rpc_requests: Counter
     ruleset_info: Gauge
+    access_denied: Counter
     config_reloads: Counter
 
     def initialise(self, checkpoints: Iterable[str], indicator_codes: Iterable[str]) -> None:
@@ -150,9 +151,15 @@ def create_metrics(
             # worker that has exited disappears (the supervisor marks it dead).
             multiprocess_mode="livemax",
         ),
+        access_denied=Counter(
+            "depscreen_access_denied",
+            "Calls refused by access control, by method, caller role and reason.",
+            ["method", "role", "reason"],
+            registry=registry,
+        ),
         config_reloads=Counter(
-            "depscreen_config_reloads_total",
-            "Files re-read while serving, by file and whether the new contents were applied.",
+            "depscreen_config_reloads",
+            "Re-reads of a changed file, by file and result (applied or refused).",
             ["file", "result"],
             registry=registry,
         ),

@@ -45,6 +45,7 @@ SERVICE_SERIES = {
     "depscreen_screening_duration_seconds_count",
     "depscreen_rpc_requests_total",
     "depscreen_ruleset_info",
+    "depscreen_access_denied_total",
     "depscreen_config_reloads_total",
 }
 # Families labelled by checkpoint and mode: live and training must stay apart.

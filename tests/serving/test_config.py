@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from departure_screening.access.control import AccessSettings
 from departure_screening.serving.config import (
     ServeConfig,
     add_serve_arguments,
@@ -27,13 +28,27 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         rules_keys=str(tmp_path / "keys"),
         rules_signatures=2,
         rules_poll=0.5,
+        access=AccessSettings(
+            tls_cert=str(tmp_path / "s.pem"),
+            tls_key=str(tmp_path / "s.key"),
+            tls_client_ca=str(tmp_path / "ca.pem"),
+            trust_domain="example.org",
+            access_policy=str(tmp_path / "policy.yaml"),
+            officer_jwks=str(tmp_path / "jwks.json"),
+            officer_issuer="https://idp.example",
+            officer_audience="depscreen",
+            probe_listen="127.0.0.1:6002",
+            insecure=True,
+        ),
     )
     # Every setting but /metrics (the supervisor serves it) differs from the default,
     # so a flag left out would show.
     default = ServeConfig()
     for f in dataclasses.fields(ServeConfig):
-        if f.name != "metrics_listen":
+        if not f.name.startswith("metrics_"):
             assert getattr(config, f.name) != getattr(default, f.name), f.name
+    for f in dataclasses.fields(AccessSettings):
+        assert getattr(config.access, f.name) != getattr(default.access, f.name), f.name
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser, environ={})
     assert serve_config(parser.parse_args(serve_arguments(config))) == config

@@ -61,6 +61,8 @@ class ServerProcess:
     cwd: Path | None = None
     port: int = 0
     metrics_port: int = 0
+    # Set for a server over mTLS: readiness is asked on its plaintext probe port.
+    probe_port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path = field(default_factory=lambda: Path(tempfile.mkstemp(suffix=".log")[1]))
 
@@ -79,6 +81,7 @@ class ServerProcess:
             "--metrics-listen",
             f"127.0.0.1:{self.metrics_port}",
             *(["--store", self.store] if self.store is not None else []),
+            *(["--probe-listen", f"127.0.0.1:{self.probe_port}"] if self.probe_port else []),
             *self.extra_args,
         ]
         log = self.log_path.open("ab")
@@ -90,7 +93,9 @@ class ServerProcess:
             cwd=self.cwd,
         )
         try:
-            wait_serving(self.target, timeout)
+            wait_serving(
+                f"127.0.0.1:{self.probe_port}" if self.probe_port else self.target, timeout
+            )
         except TimeoutError:
             self.kill()
             raise RuntimeError(f"server did not start:\n{self.log()}") from None

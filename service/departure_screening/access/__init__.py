@@ -1,1 +1,4 @@
-"""Identity and access: device certificates, officer tokens, the access policy."""
+"""Who may call what: device certificates, officer tokens and the access policy.
+
+Sits between ``api/`` (which it guards) and ``serving/`` (which wires it in).
+"""

@@ -32,13 +32,20 @@ def timestamp_to_pb(value: dt.datetime) -> timestamp_pb2.Timestamp:
     )
 
 
-def screening_from_pb(s: pb.Screening) -> domain.Screening:
+def principal_to_pb(p: domain.Principal) -> pb.Principal:
+    return pb.Principal(device=p.device, officer=p.officer)
+
+
+def screening_from_pb(
+    s: pb.Screening, screened_by: domain.Principal = domain.NOBODY
+) -> domain.Screening:
     t, trip, d = s.traveller, s.trip, s.declaration
     return domain.Screening(
         request_id=s.request_id,
         checkpoint=s.checkpoint,
         mode=pb.Mode.Name(s.mode),
         officer_id=s.officer_id,
+        screened_by=screened_by,
         traveller=domain.Traveller(
             passport_number=t.passport_number,
             nationality=t.nationality,
@@ -91,16 +98,22 @@ def assessment_to_pb(a: domain.Assessment) -> pb.Assessment:
             group_key=a.group.group_key, members_screened=a.group.members_screened
         ),
         assessed_at=timestamp_to_pb(a.assessed_at),
+        screened_by=principal_to_pb(a.screened_by),
     )
 
 
-def decision_from_pb(request: pb.RecordDecisionRequest, now: dt.datetime) -> domain.DecisionRecord:
+def decision_from_pb(
+    request: pb.RecordDecisionRequest,
+    now: dt.datetime,
+    decided_by: domain.Principal = domain.NOBODY,
+) -> domain.DecisionRecord:
     return domain.DecisionRecord(
         assessment_id=request.assessment_id,
         decision=pb.Decision.Name(request.decision),
         officer_id=request.officer_id,
         note=request.note,
         decided_at=now,
+        decided_by=decided_by,
     )
 
 
@@ -111,6 +124,7 @@ def decision_to_pb(d: domain.DecisionRecord) -> pb.RecordedDecision:
         officer_id=d.officer_id,
         note=d.note,
         decided_at=timestamp_to_pb(d.decided_at),
+        decided_by=principal_to_pb(d.decided_by),
     )
 
 

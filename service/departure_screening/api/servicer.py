@@ -14,8 +14,14 @@ from grpc_status import rpc_status
 
 from departure_screening import domain
 from departure_screening.api import convert, validation
+from departure_screening.api.caller import current_principal
 from departure_screening.api.status import code_name, status_for
-from departure_screening.errors import InvalidArgument, ScreeningError, StoreUnavailable
+from departure_screening.errors import (
+    InvalidArgument,
+    Refused,
+    ScreeningError,
+    StoreUnavailable,
+)
 from departure_screening.metrics import Metrics
 from departure_screening.pipeline.screener import Screener, utc_now
 from departure_screening.v1 import screening_pb2 as pb
@@ -72,7 +78,9 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         violations = validation.screening_violations(request, self._checkpoints)
         if violations:
             raise InvalidArgument(violations)
-        outcome = self._screener.screen(convert.screening_from_pb(request.screening))
+        outcome = self._screener.screen(
+            convert.screening_from_pb(request.screening, current_principal.get())
+        )
         self._metrics.screening_duration.labels("Screen").observe(time.perf_counter() - started)
         return convert.assessment_to_pb(outcome.assessment)
 
@@ -82,6 +90,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         """Valid items go to the store together; each bad item gets its own error."""
         started = time.perf_counter()
         responses: list[pb.ScreenManifestResponse | None] = []
+        by = current_principal.get()
         valid: list[domain.Screening] = []
         for request in requests:
             violations = validation.screening_violations(request, self._checkpoints)
@@ -91,7 +100,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                 )
             else:
                 responses.append(None)
-                valid.append(convert.screening_from_pb(request.screening))
+                valid.append(convert.screening_from_pb(request.screening, by))
         results = iter(self._screener.screen_many(valid) if valid else [])
         elapsed = time.perf_counter() - started
         observe = self._metrics.screening_duration.labels("ScreenManifest").observe
@@ -135,12 +144,16 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                     code = "UNAVAILABLE"
                     context.abort_with_status(rpc_status.to_status(status_for(error)))
                 yield from responses
+        except Refused:
+            code = ""  # refused at an item: counted by access control
+            raise
         except Exception:
             if code == "OK":
                 code = "INTERNAL" if context.is_active() else "CANCELLED"
             raise
         finally:
-            self._count("ScreenManifest", code)
+            if code:
+                self._count("ScreenManifest", code)
 
     def RecordDecision(
         self, request: pb.RecordDecisionRequest, context: grpc.ServicerContext
@@ -149,7 +162,9 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             violations = validation.decision_violations(request)
             if violations:
                 raise InvalidArgument(violations)
-            record = self._screener.record_decision(convert.decision_from_pb(request, utc_now()))
+            record = self._screener.record_decision(
+                convert.decision_from_pb(request, utc_now(), current_principal.get())
+            )
             return pb.RecordDecisionResponse(decision=convert.decision_to_pb(record))
 
         return self._unary("RecordDecision", context, call)
@@ -220,6 +235,7 @@ def read_ahead(requests: Iterator[R], most: int) -> Iterator[list[R]]:
             raise first
         chunk = [first]
         ended = False
+        failure: Exception | None = None
         while len(chunk) < most:
             try:
                 item = arrived.get_nowait()
@@ -229,9 +245,12 @@ def read_ahead(requests: Iterator[R], most: int) -> Iterator[list[R]]:
                 ended = True
                 break
             if isinstance(item, Exception):
-                arrived.put(item)
+                # Raised after this chunk: the pump has already queued the end behind it.
+                failure = item
                 break
             chunk.append(item)
         yield chunk
+        if failure is not None:
+            raise failure
         if ended:
             return

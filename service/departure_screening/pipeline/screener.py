@@ -249,6 +249,7 @@ class Screener:
             group=GroupContext(keys.group_key, history.group_members),
             assessed_at=p.at,
             facts=scored.facts,
+            screened_by=s.screened_by,
         )
         alert = group_alert(keys, history, policy.ruleset.context.group_alert_members, p.at)
         tx.save(assessment, alert)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from departure_screening.access.control import AccessControl, build_access
 from departure_screening.api.servicer import ScreeningServicer
 from departure_screening.errors import StoreUnavailable
 from departure_screening.metrics import Metrics, MetricsObserver, create_metrics
@@ -28,6 +29,7 @@ class App:
     metrics: Metrics
     screener: Screener
     servicer: ScreeningServicer
+    access: AccessControl
 
     def store_ok(self) -> bool:
         try:
@@ -59,7 +61,20 @@ def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) ->
     try:
         screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
         servicer = ScreeningServicer(screener, config.checkpoints, metrics)
+        access = build_access(
+            config.access,
+            listen=config.listen,
+            checkpoints=config.checkpoints,
+            find_scope=lambda assessment_id: _scope(screener, assessment_id),
+            metrics=metrics,
+        )
     except BaseException:
         store.close()
         raise
-    return App(config, ruleset, store, metrics, screener, servicer)
+    return App(config, ruleset, store, metrics, screener, servicer, access)
+
+
+def _scope(screener: Screener, assessment_id: str) -> tuple[str, str]:
+    """What access control needs to know of an assessment: its checkpoint and mode."""
+    assessment, _ = screener.get_assessment(assessment_id)
+    return assessment.checkpoint, assessment.mode

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from departure_screening.access.control import AccessSettings
 from departure_screening.screening.ruleset import default_rules_dir
 
 DEFAULT_CHECKPOINTS = ("CGK", "SUB", "KNO", "DPS", "BTH", "YIA", "UPG", "ENTIKONG")
@@ -28,6 +29,12 @@ class ServeConfig:
     rules_keys: str = ""
     rules_signatures: int = 0
     rules_poll: float = 2.0
+    access: AccessSettings = field(default_factory=AccessSettings)
+    # /metrics over TLS, with client certificates when a CA is given (as Prometheus'
+    # own exporters do).
+    metrics_tls_cert: str = ""
+    metrics_tls_key: str = ""
+    metrics_client_ca: str = ""
 
     def __post_init__(self) -> None:
         if self.processes < 1:
@@ -128,11 +135,48 @@ def add_serve_arguments(
         metavar="N",
         help="server processes sharing the gRPC port (DEPSCREEN_PROCESSES; default %(default)s)",
     )
+    _add_access_arguments(parser, env)
     # Set by the supervisor on the processes it starts (see supervisor.py), never by hand.
     parser.add_argument(
         "--worker-of-supervisor", type=int, default=0, metavar="PID", help=argparse.SUPPRESS
     )
     parser.add_argument("--ready-fd", type=int, default=-1, metavar="FD", help=argparse.SUPPRESS)
+
+
+# Identity and access (see the access specification): (flag, metavar, help).
+_PATH_FLAGS = (
+    ("tls-cert", "PATH", "the server's certificate chain (PEM)"),
+    ("tls-key", "PATH", "the server's private key (PEM)"),
+    ("tls-client-ca", "PATH", "CA bundle of device certificates; client certificates required"),
+    ("trust-domain", "NAME", "SPIFFE trust domain of device identities"),
+    ("access-policy", "PATH", "access policy file (default: the shipped one)"),
+    ("officer-jwks", "PATH", "JSON Web Key Set of the officer token issuer"),
+    ("officer-issuer", "ISS", "required iss of officer tokens"),
+    ("officer-audience", "AUD", "required aud of officer tokens"),
+    ("probe-listen", "HOST:PORT", "plaintext gRPC health only, when serving mTLS"),
+    ("metrics-tls-cert", "PATH", "serve /metrics over TLS with this certificate"),
+    ("metrics-tls-key", "PATH", "the /metrics TLS key"),
+    ("metrics-client-ca", "PATH", "require /metrics clients to show a certificate of this CA"),
+)
+
+
+def _add_access_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    d = ServeConfig()
+    defaults = {"trust-domain": d.access.trust_domain, "probe-listen": d.access.probe_listen}
+    for flag, metavar, text in _PATH_FLAGS:
+        variable = "DEPSCREEN_" + flag.upper().replace("-", "_")
+        parser.add_argument(
+            "--" + flag,
+            default=_env(env, flag, defaults.get(flag, "")),
+            metavar=metavar,
+            help=f"{text} ({variable})",
+        )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        default=_env(env, "insecure", "").lower() in ("1", "true", "yes"),
+        help="allow plaintext on a non-loopback --listen (DEPSCREEN_INSECURE)",
+    )
 
 
 def at_least_one(text: str) -> int:
@@ -160,11 +204,27 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         rules_keys=args.rules_keys,
         rules_signatures=args.rules_signatures,
         rules_poll=args.rules_poll,
+        access=AccessSettings(
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            tls_client_ca=args.tls_client_ca,
+            trust_domain=args.trust_domain,
+            access_policy=args.access_policy,
+            officer_jwks=args.officer_jwks,
+            officer_issuer=args.officer_issuer,
+            officer_audience=args.officer_audience,
+            probe_listen=args.probe_listen,
+            insecure=args.insecure,
+        ),
+        metrics_tls_cert=args.metrics_tls_cert,
+        metrics_tls_key=args.metrics_tls_key,
+        metrics_client_ca=args.metrics_client_ca,
     )
 
 
 def serve_arguments(config: ServeConfig) -> list[str]:
     """The flags that give ``config`` back through ``serve_config``, /metrics aside."""
+    a = config.access
     return [
         "--listen",
         config.listen,
@@ -188,6 +248,25 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         str(config.rules_signatures),
         "--rules-poll",
         repr(config.rules_poll),
+        "--tls-cert",
+        a.tls_cert,
+        "--tls-key",
+        a.tls_key,
+        "--tls-client-ca",
+        a.tls_client_ca,
+        "--trust-domain",
+        a.trust_domain,
+        "--access-policy",
+        a.access_policy,
+        "--officer-jwks",
+        a.officer_jwks,
+        "--officer-issuer",
+        a.officer_issuer,
+        "--officer-audience",
+        a.officer_audience,
+        "--probe-listen",
+        a.probe_listen,
+        *(["--insecure"] if a.insecure else []),
     ]
 
 

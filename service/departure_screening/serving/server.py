@@ -20,10 +20,10 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from prometheus_client import start_http_server
 
 from departure_screening.serving.app import App
-from departure_screening.serving.config import split_host_port
+from departure_screening.serving.config import ServeConfig
+from departure_screening.serving.metrics_http import start_metrics_http
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -43,11 +43,15 @@ class RunningServer:
     metrics_port: int  # 0 in a worker: the supervisor serves /metrics
     _metrics_http: Any  # None in a worker
     _stop_watch: threading.Event
+    probe_port: int = 0  # 0 when there is no probe server
+    _probe_server: grpc.Server | None = None
 
     def stop(self, grace: float | None = None) -> None:
         grace = self.app.config.grace_seconds if grace is None else grace
         self._stop_watch.set()
         self.health.enter_graceful_shutdown()
+        if self._probe_server is not None:
+            self._probe_server.stop(0)
         self.grpc_server.stop(grace).wait()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
@@ -60,11 +64,13 @@ class RunningServer:
 def serve(app: App, *, worker: bool = False) -> RunningServer:
     """Start serving; ``worker`` for one of several processes sharing the port."""
     config = app.config
+    access = app.access
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="grpc"),
+        interceptors=[access.interceptor] if access.interceptor else None,
         # Off for a single process, so a second server on the same port fails to start
         # instead of silently taking half the connections.
-        options=[("grpc.so_reuseport", 1 if worker else 0)],
+        options=[("grpc.so_reuseport", 1 if worker else 0), *access.server_options],
     )
     pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
     health_servicer = health.HealthServicer()
@@ -72,11 +78,18 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(config.listen)
+    if access.credentials is None:
+        port = server.add_insecure_port(config.listen)
+    else:
+        port = server.add_secure_port(config.listen, access.credentials)
     if port == 0:
         raise OSError(f"cannot listen on {config.listen}")
+    # Over mTLS, probes that cannot present a certificate get health alone, in plaintext.
+    probe = _probe_server(config, health_servicer, worker) if access.credentials else None
     metrics_http = None if worker else _start_metrics_http(app)
     server.start()
+    if probe is not None:
+        probe[0].start()
     stop_watch = threading.Event()
     running = RunningServer(
         app=app,
@@ -86,6 +99,8 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
         metrics_port=0 if metrics_http is None else metrics_http.server_port,
         _metrics_http=metrics_http,
         _stop_watch=stop_watch,
+        probe_port=probe[1] if probe else 0,
+        _probe_server=probe[0] if probe else None,
     )
     _set_health(health_servicer, app.store_ok())
     threading.Thread(
@@ -104,10 +119,24 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
     return running
 
 
+def _probe_server(
+    config: ServeConfig, servicer: health.HealthServicer, worker: bool
+) -> tuple[grpc.Server, int] | None:
+    if not config.access.probe_listen:
+        return None
+    probe = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="probe"),
+        options=[("grpc.so_reuseport", 1 if worker else 0)],
+    )
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, probe)
+    port = probe.add_insecure_port(config.access.probe_listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {config.access.probe_listen}")
+    return probe, port
+
+
 def _start_metrics_http(app: App) -> Any:
-    host, port = split_host_port(app.config.metrics_listen)
-    metrics_http, _ = start_http_server(port, host, registry=app.metrics.registry)
-    return metrics_http
+    return start_metrics_http(app.config, app.metrics.registry)
 
 
 def _set_health(servicer: health.HealthServicer, ok: bool) -> None:

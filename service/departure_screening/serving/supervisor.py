@@ -36,11 +36,11 @@ import time
 from dataclasses import replace
 from types import FrameType
 
-from prometheus_client import start_http_server
 from prometheus_client.multiprocess import mark_process_dead
 
 from departure_screening.metrics import MULTIPROC_DIR_ENV, supervisor_registry
 from departure_screening.serving.config import ServeConfig, serve_arguments, split_host_port
+from departure_screening.serving.metrics_http import start_metrics_http
 from departure_screening.store.factory import MEMORY, parse_store_url
 
 log = logging.getLogger(__name__)
@@ -115,9 +115,8 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _run(config: ServeConfig, multiproc_dir: str, stop: threading.Event) -> int:
-    host, port = split_host_port(config.metrics_listen)
     try:
-        metrics_http, _ = start_http_server(port, host, registry=supervisor_registry(multiproc_dir))
+        metrics_http = start_metrics_http(config, supervisor_registry(multiproc_dir))
     except OSError as exc:
         print(
             f"depscreen serve: cannot serve metrics on {config.metrics_listen}: {exc}",

@@ -12,11 +12,13 @@ import json
 from typing import Any, cast
 
 from departure_screening.domain import (
+    NOBODY,
     Assessment,
     DecisionRecord,
     FiredIndicator,
     GroupAlert,
     GroupContext,
+    Principal,
 )
 
 # Bumped when the JSON shape changes; decoders accept every version they know.
@@ -40,7 +42,27 @@ def _parse_instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def _principal_to_obj(p: Principal) -> JsonObject:
+    return {"device": p.device, "officer": p.officer}
+
+
+def _principal_from_obj(o: JsonObject | None) -> Principal:
+    return NOBODY if o is None else Principal(str(o["device"]), str(o["officer"]))
+
+
+def _with_principal(obj: JsonObject, key: str, p: Principal) -> JsonObject:
+    """Only a known principal is written: records without one keep the text (and the hash)
+    they had before principals were recorded, so older stores verify unchanged."""
+    if p:
+        obj[key] = _principal_to_obj(p)
+    return obj
+
+
 def assessment_to_obj(a: Assessment) -> JsonObject:
+    return _with_principal(_assessment_body(a), "screened_by", a.screened_by)
+
+
+def _assessment_body(a: Assessment) -> JsonObject:
     return {
         "format": ASSESSMENT_FORMAT,
         "facts": None if a.facts is None else dict(a.facts),
@@ -99,11 +121,12 @@ def assessment_from_obj(o: JsonObject) -> Assessment:
         ),
         assessed_at=_parse_instant(o["assessed_at"]),
         facts=dict(facts) if isinstance(facts, dict) else None,
+        screened_by=_principal_from_obj(o.get("screened_by")),
     )
 
 
 def decision_to_obj(d: DecisionRecord) -> JsonObject:
-    return {
+    body: JsonObject = {
         "format": FORMAT,
         "assessment_id": d.assessment_id,
         "decision": d.decision,
@@ -111,6 +134,7 @@ def decision_to_obj(d: DecisionRecord) -> JsonObject:
         "note": d.note,
         "decided_at": _instant(d.decided_at),
     }
+    return _with_principal(body, "decided_by", d.decided_by)
 
 
 def decision_from_obj(o: JsonObject) -> DecisionRecord:
@@ -121,6 +145,7 @@ def decision_from_obj(o: JsonObject) -> DecisionRecord:
         officer_id=str(o["officer_id"]),
         note=str(o["note"]),
         decided_at=_parse_instant(o["decided_at"]),
+        decided_by=_principal_from_obj(o.get("decided_by")),
     )
 
 

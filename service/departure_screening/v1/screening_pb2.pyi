@@ -212,7 +212,7 @@ class GroupContext(_message.Message):
     def __init__(self, group_key: _Optional[str] = ..., members_screened: _Optional[int] = ...) -> None: ...
 
 class Assessment(_message.Message):
-    __slots__ = ("assessment_id", "request_id", "checkpoint", "mode", "score", "band", "recommended_action", "indicators", "ruleset_version", "group", "assessed_at")
+    __slots__ = ("assessment_id", "request_id", "checkpoint", "mode", "score", "band", "recommended_action", "indicators", "ruleset_version", "group", "assessed_at", "screened_by")
     ASSESSMENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
@@ -224,6 +224,7 @@ class Assessment(_message.Message):
     RULESET_VERSION_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     ASSESSED_AT_FIELD_NUMBER: _ClassVar[int]
+    SCREENED_BY_FIELD_NUMBER: _ClassVar[int]
     assessment_id: str
     request_id: str
     checkpoint: str
@@ -235,7 +236,8 @@ class Assessment(_message.Message):
     ruleset_version: str
     group: GroupContext
     assessed_at: _timestamp_pb2.Timestamp
-    def __init__(self, assessment_id: _Optional[str] = ..., request_id: _Optional[str] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., score: _Optional[int] = ..., band: _Optional[_Union[RiskBand, str]] = ..., recommended_action: _Optional[_Union[Action, str]] = ..., indicators: _Optional[_Iterable[_Union[FiredIndicator, _Mapping]]] = ..., ruleset_version: _Optional[str] = ..., group: _Optional[_Union[GroupContext, _Mapping]] = ..., assessed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    screened_by: Principal
+    def __init__(self, assessment_id: _Optional[str] = ..., request_id: _Optional[str] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., score: _Optional[int] = ..., band: _Optional[_Union[RiskBand, str]] = ..., recommended_action: _Optional[_Union[Action, str]] = ..., indicators: _Optional[_Iterable[_Union[FiredIndicator, _Mapping]]] = ..., ruleset_version: _Optional[str] = ..., group: _Optional[_Union[GroupContext, _Mapping]] = ..., assessed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., screened_by: _Optional[_Union[Principal, _Mapping]] = ...) -> None: ...
 
 class IndicatorDefinition(_message.Message):
     __slots__ = ("code", "weight", "title", "title_id", "legal_basis", "remedy", "description", "mitigating")
@@ -258,18 +260,28 @@ class IndicatorDefinition(_message.Message):
     def __init__(self, code: _Optional[str] = ..., weight: _Optional[int] = ..., title: _Optional[str] = ..., title_id: _Optional[str] = ..., legal_basis: _Optional[_Iterable[str]] = ..., remedy: _Optional[str] = ..., description: _Optional[str] = ..., mitigating: _Optional[bool] = ...) -> None: ...
 
 class RecordedDecision(_message.Message):
-    __slots__ = ("assessment_id", "decision", "officer_id", "note", "decided_at")
+    __slots__ = ("assessment_id", "decision", "officer_id", "note", "decided_at", "decided_by")
     ASSESSMENT_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     OFFICER_ID_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
     assessment_id: str
     decision: Decision
     officer_id: str
     note: str
     decided_at: _timestamp_pb2.Timestamp
-    def __init__(self, assessment_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., officer_id: _Optional[str] = ..., note: _Optional[str] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    decided_by: Principal
+    def __init__(self, assessment_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., officer_id: _Optional[str] = ..., note: _Optional[str] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decided_by: _Optional[_Union[Principal, _Mapping]] = ...) -> None: ...
+
+class Principal(_message.Message):
+    __slots__ = ("device", "officer")
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    OFFICER_FIELD_NUMBER: _ClassVar[int]
+    device: str
+    officer: str
+    def __init__(self, device: _Optional[str] = ..., officer: _Optional[str] = ...) -> None: ...
 
 class Alert(_message.Message):
     __slots__ = ("kind", "checkpoint", "mode", "group_key", "flight_number", "departure_date", "assessment_ids", "members_screened", "raised_at")

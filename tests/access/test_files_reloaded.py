@@ -1,0 +1,98 @@
+"""Certificates and the policy re-read while serving, without a restart."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from departure_screening.access.policy import default_policy_path
+from departure_screening.v1 import screening_pb2 as pb
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from support.pki import CertificateAuthority, Pki, write_atomically
+
+from .conftest import TlsServer, start_tls_server
+
+
+def indicators(server: TlsServer, channel: grpc.Channel) -> grpc.StatusCode:
+    from departure_screening.v1 import screening_pb2_grpc as pb_grpc
+
+    try:
+        pb_grpc.ScreeningServiceStub(channel).ListIndicators(pb.ListIndicatorsRequest(), timeout=5)
+    except grpc.RpcError as error:
+        return error.code()  # type: ignore[no-any-return,attr-defined]
+    return grpc.StatusCode.OK
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path) -> Path:
+    path = tmp_path / "policy.yaml"
+    shutil.copy(default_policy_path(), path)
+    return path
+
+
+@pytest.fixture
+def server(fresh_pki: Pki, policy_file: Path) -> Iterator[TlsServer]:
+    server = start_tls_server(fresh_pki, access_policy=str(policy_file))
+    yield server
+    server.close()
+
+
+def test_a_rotated_server_certificate_is_seen_by_a_new_connection(server: TlsServer) -> None:
+    pki = server.pki
+    device = server.device("counter")
+    assert indicators(server, server.channel(device)) == grpc.StatusCode.OK
+    # The server certificate moves to a new CA; clients trusting it connect without a restart.
+    new_ca = CertificateAuthority("Rotated server CA")
+    new_server = new_ca.server()
+    write_atomically(pki.server_key, new_server.key_pem)  # key first: a mismatch is refused
+    write_atomically(pki.server_cert, new_server.cert_pem)
+    assert indicators(server, server.channel(device, root=new_ca.cert_pem)) == grpc.StatusCode.OK
+    assert indicators(server, server.channel(device)) == grpc.StatusCode.UNAVAILABLE
+    assert server.sample("depscreen_config_reloads_total", file="tls", result="applied") == 1
+
+
+def test_a_rotated_client_ca_admits_its_devices(server: TlsServer) -> None:
+    new_ca = CertificateAuthority("Next devices CA")
+    newcomer = new_ca.device("counter")
+    assert indicators(server, server.channel(newcomer)) == grpc.StatusCode.UNAVAILABLE
+    write_atomically(server.pki.client_ca, server.pki.ca.cert_pem + new_ca.cert_pem)
+    assert indicators(server, server.channel(newcomer)) == grpc.StatusCode.OK
+    assert server.sample("depscreen_config_reloads_total", file="client_ca", result="applied") == 1
+
+
+def test_a_broken_certificate_keeps_the_previous_one(server: TlsServer) -> None:
+    write_atomically(server.pki.server_cert, b"not a certificate")
+    assert indicators(server, server.channel(server.device("counter"))) == grpc.StatusCode.OK
+    assert server.sample("depscreen_config_reloads_total", file="tls", result="refused") == 1
+
+
+def test_an_invalid_policy_keeps_the_old_one_and_a_valid_one_applies(
+    server: TlsServer, policy_file: Path
+) -> None:
+    channel = server.channel(server.device("counter"))
+    write_atomically(policy_file, b"version: 1\nrpcs:\n  ListIndicators:\n    janitor: {}\n")
+    assert indicators(server, channel) == grpc.StatusCode.OK  # the old policy still holds
+    assert (
+        server.sample("depscreen_config_reloads_total", file="access_policy", result="refused") == 1
+    )
+    write_atomically(policy_file, b"version: 1\nrpcs:\n  ListIndicators:\n    auditor: {}\n")
+    assert indicators(server, channel) == grpc.StatusCode.PERMISSION_DENIED
+    assert (
+        server.sample("depscreen_config_reloads_total", file="access_policy", result="applied") == 1
+    )
+
+
+def test_the_probe_port_serves_health_alone_in_plaintext(server: TlsServer) -> None:
+    probe = grpc.insecure_channel(f"127.0.0.1:{server.running.probe_port}")
+    try:
+        status = health_pb2_grpc.HealthStub(probe).Check(
+            health_pb2.HealthCheckRequest(service="departure_screening.v1.ScreeningService"),
+            timeout=5,
+        )
+        assert status.status == health_pb2.HealthCheckResponse.SERVING
+        assert indicators(server, probe) == grpc.StatusCode.UNIMPLEMENTED
+    finally:
+        probe.close()
