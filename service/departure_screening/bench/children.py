@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from departure_screening.access.client import PLAINTEXT, ClientCredentials, open_channel
 from departure_screening.errors import StoreUnavailable
 from departure_screening.serving.keys import ENV_KEY, KEY_BYTES
 from departure_screening.store.factory import (
@@ -74,9 +75,14 @@ class BenchError(RuntimeError):
     """The bench cannot run as asked; the message says why."""
 
 
-def _wait_ready(target: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def _wait_ready(
+    target: str,
+    proc: subprocess.Popen[bytes],
+    timeout: float = 60,
+    credentials: ClientCredentials = PLAINTEXT,
+) -> None:
     """Until the server answers; a server that exits instead fails at once, not at the timeout."""
-    channel = grpc.insecure_channel(target)
+    channel = open_channel(target, credentials)
     ready = grpc.channel_ready_future(channel)
     deadline = time.monotonic() + timeout
     try:

@@ -96,8 +96,10 @@ def in_turn(
     return [statistics.fmean(own) for own in rates]
 
 
-def unary_rps(target: str, seconds: float, traffic: Traffic) -> float:
-    channels = [_channel(target) for _ in range(CLIENT_THREADS)]
+def unary_rps(
+    target: str, seconds: float, traffic: Traffic, credentials: ClientCredentials = PLAINTEXT
+) -> float:
+    channels = [_channel(target, credentials) for _ in range(CLIENT_THREADS)]
     stubs = [pb_grpc.ScreeningServiceStub(channel) for channel in channels]
     try:
         for stub in stubs:  # warm-up: every connection open
@@ -124,8 +126,10 @@ def _manifest(traffic: Traffic, size: int) -> Iterator[pb.ScreenManifestRequest]
         yield pb.ScreenManifestRequest(screening=traffic.next())
 
 
-def stream_per_s(target: str, seconds: float, traffic: Traffic) -> float:
-    with grpc.insecure_channel(target) as channel:
+def stream_per_s(
+    target: str, seconds: float, traffic: Traffic, credentials: ClientCredentials = PLAINTEXT
+) -> float:
+    with open_channel(target, credentials) as channel:
         stub = pb_grpc.ScreeningServiceStub(channel)
         done = 0
         started = time.perf_counter()
@@ -137,9 +141,15 @@ def stream_per_s(target: str, seconds: float, traffic: Traffic) -> float:
         return done / (time.perf_counter() - started)
 
 
-def latency_at_rate(target: str, rate: float, seconds: float, traffic: Traffic) -> dict[str, float]:
+def latency_at_rate(
+    target: str,
+    rate: float,
+    seconds: float,
+    traffic: Traffic,
+    credentials: ClientCredentials = PLAINTEXT,
+) -> dict[str, float]:
     """Open loop: requests leave on schedule whether or not earlier ones came back."""
-    stubs = [pb_grpc.ScreeningServiceStub(_channel(target)) for _ in range(4)]
+    stubs = [pb_grpc.ScreeningServiceStub(_channel(target, credentials)) for _ in range(4)]
     for stub in stubs:  # connections open before the clock starts
         stub.Screen(pb.ScreenRequest(screening=traffic.next()))
     latencies: list[float] = []
@@ -174,7 +184,11 @@ def latency_at_rate(target: str, rate: float, seconds: float, traffic: Traffic) 
 
 
 def replay_seconds(
-    target: str, screenings: int, traffic: Traffic, streams: int = REPLAY_STREAMS
+    target: str,
+    screenings: int,
+    traffic: Traffic,
+    streams: int = REPLAY_STREAMS,
+    credentials: ClientCredentials = PLAINTEXT,
 ) -> float:
     """A day's traffic replayed as manifests of 500, ``streams`` of them at a time."""
     sizes = [MANIFEST_SIZE] * (screenings // MANIFEST_SIZE)
@@ -184,7 +198,7 @@ def replay_seconds(
     lock = threading.Lock()
 
     def sender() -> None:
-        stub = pb_grpc.ScreeningServiceStub(_channel(target))
+        stub = pb_grpc.ScreeningServiceStub(_channel(target, credentials))
         while True:
             with lock:
                 size = next(pending, 0)
@@ -202,7 +216,11 @@ def replay_seconds(
 
 
 def memory_growth(
-    child: Child, screenings: int, traffic: Traffic, tick: Callable[[int], None]
+    child: Child,
+    screenings: int,
+    traffic: Traffic,
+    tick: Callable[[int], None],
+    credentials: ClientCredentials = PLAINTEXT,
 ) -> dict[str, float]:
     """Resident memory at the start and at the end of ``screenings``, after a warm-up.
 
@@ -210,7 +228,7 @@ def memory_growth(
     last twentieth: one sample moves by ±10 MB with what the allocator holds at
     that moment (a manifest's buffers, say), which is noise, not growth.
     """
-    stub = pb_grpc.ScreeningServiceStub(grpc.insecure_channel(child.target))
+    stub = pb_grpc.ScreeningServiceStub(open_channel(child.target, credentials))
     warmup = max(MANIFEST_SIZE, screenings // 10)
     samples: list[float] = []
 

@@ -16,7 +16,7 @@ from departure_screening.access.client import (
 from departure_screening.access.tokens_issue import issue_token, load_signing_key
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from access.tls_server import tls_server
+from access.tools.tls_server import tls_server
 
 TIMEOUT = 10
 

@@ -21,7 +21,7 @@ from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 from exercise.exercise_helpers import scenario_text, small_raw
 from prometheus_client import CollectorRegistry
 
-from access.tls_server import TlsServer, tls_server
+from access.tools.tls_server import TlsServer, tls_server
 
 OFFICER = "instructor-3"
 
