@@ -34,6 +34,10 @@ COMPARISONS = frozenset({"$lt", "$lte", "$gt", "$gte", "$neq"})
 EXISTENCE = frozenset({"$ex", "$nex"})
 ARRAY_QUANTIFIERS = frozenset({"$iany", "$iall"})
 CONNECTIVES = frozenset({"$and", "$or"})
+# Far beyond any real ruleset (the shipped one: depth 9, about 600 values), and small
+# enough that walking a file of that shape stays quick.
+MAX_DEPTH = 64
+MAX_NODES = 100_000
 
 
 class RulesetError(Exception):
@@ -151,10 +155,43 @@ def _read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RulesetError([f"{path.name}: cannot read: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise RulesetError([f"{path.name}: not UTF-8 text: {exc.reason} at byte {exc.start}"])
     try:
-        return yaml.safe_load(text)
+        document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RulesetError([f"{path.name}: not valid YAML: {exc}"]) from exc
+    except ValueError as exc:  # a date-like scalar that is no date, e.g. 2026-02-30
+        raise RulesetError([f"{path.name}: not valid YAML: {exc}"]) from exc
+    except RecursionError:  # the parser recurses once per level of nesting
+        raise RulesetError([f"{path.name}: nested too deeply"]) from None
+    problem = _shape_problem(document)
+    if problem:
+        raise RulesetError([f"{path.name}: {problem}"])
+    return document
+
+
+def _shape_problem(document: Any) -> str | None:
+    """Refuse what the checks below could not walk in bounded time and stack.
+
+    YAML aliases can make a mapping contain itself, or a few lines stand for
+    millions of nodes (each alias of an alias doubling them). Counting the nodes as
+    they would be walked, and their depth, finds both without recursing.
+    """
+    stack = [(document, 0)]
+    nodes = 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            return f"more than {MAX_NODES} values once aliases are expanded"
+        if depth > MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} levels deep (or an alias refers to itself)"
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return None
 
 
 def _expect_keys(
