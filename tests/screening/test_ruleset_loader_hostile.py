@@ -76,3 +76,55 @@ def test_an_anchor_shared_a_few_times_still_loads(tmp_path: Path) -> None:
     (tmp_path / "ruleset.yaml").write_bytes(META)
     (tmp_path / "indicators.yaml").write_bytes(shared)
     assert load_ruleset(tmp_path).indicators
+
+
+@pytest.mark.parametrize(
+    ("meta", "indicators", "expected"),
+    [
+        pytest.param(
+            META.replace(b"placement_countries: [MY,", b"placement_countries: [{a: 1}, MY,"),
+            INDICATORS,
+            "ruleset.yaml: lists.placement_countries: {'a': 1} is not an ISO 3166-1 alpha-2 code",
+            id="a mapping among country codes (TypeError: unhashable)",
+        ),
+        pytest.param(
+            META.replace(b"purposes: [PURPOSE_WORK]", b"purposes: [[PURPOSE_WORK]]"),
+            INDICATORS,
+            "ruleset.yaml: lists.work_intent.purposes: ['PURPOSE_WORK'] is not one of",
+            id="a list among enum values (TypeError: unhashable)",
+        ),
+        pytest.param(
+            META + b"1: x\nz: y\n",
+            INDICATORS,
+            "ruleset.yaml: unknown key '1'",
+            id="a number and a text among unknown keys (TypeError: sorting them)",
+        ),
+        pytest.param(
+            META,
+            INDICATORS.replace(b"$gt: {watchlist_weight: 0}", b"1: {watchlist_weight: 0}", 1),
+            "indicators.yaml: DESTINATION_WATCHLIST: when: (top): field names are text",
+            id="a number as a condition key (AttributeError: startswith)",
+        ),
+        pytest.param(
+            META,
+            INDICATORS.replace(
+                b"evidence: [destination_country, transit_countries, watchlist_weight]",
+                b"evidence: [[destination_country]]",
+                1,
+            ),
+            "indicators.yaml: DESTINATION_WATCHLIST: evidence field ['destination_country']",
+            id="a list as an evidence field (TypeError: unhashable)",
+        ),
+        pytest.param(
+            META.replace(b"KH: 20", b"KH: high"),
+            INDICATORS,
+            "ruleset.yaml: lists.watchlist.KH: weight must be a whole number 0-100",
+            id="a text watch-list weight with weight_from (TypeError: comparing it)",
+        ),
+    ],
+)
+def test_values_of_the_wrong_type(
+    tmp_path: Path, meta: bytes, indicators: bytes, expected: str
+) -> None:
+    problems = _problems(tmp_path, meta, indicators)
+    assert any(p.startswith(expected) for p in problems), problems
