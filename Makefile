@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: serve test setup setup-serve system-deps lint proto
+.PHONY: serve test setup setup-serve system-deps lint proto fuzz
 
 # Serving needs the package alone; the tests also need the dev tools and the reports extra.
 $(VENV)/.serve-installed: pyproject.toml
@@ -36,6 +36,11 @@ test: setup system-deps lint
 	$(VENV)/bin/depscreen rules test
 	$(VENV)/bin/depscreen access test
 	$(PY) -m pytest
+
+# The fuzz harnesses for long (tests/fuzz/; `make test` runs them briefly): FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	PYTHON=$(PY) scripts/fuzz $(FUZZ_SECONDS)
 
 proto: setup
 	$(PY) scripts/gen_proto.py

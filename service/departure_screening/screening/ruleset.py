@@ -34,6 +34,10 @@ COMPARISONS = frozenset({"$lt", "$lte", "$gt", "$gte", "$neq"})
 EXISTENCE = frozenset({"$ex", "$nex"})
 ARRAY_QUANTIFIERS = frozenset({"$iany", "$iall"})
 CONNECTIVES = frozenset({"$and", "$or"})
+# Far beyond any real ruleset (the shipped one: depth 9, about 600 values), and small
+# enough that walking a file of that shape stays quick.
+MAX_DEPTH = 64
+MAX_NODES = 100_000
 
 
 class RulesetError(Exception):
@@ -151,10 +155,45 @@ def _read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RulesetError([f"{path.name}: cannot read: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise RulesetError(
+            [f"{path.name}: not UTF-8 text: {exc.reason} at byte {exc.start}"]
+        ) from exc
     try:
-        return yaml.safe_load(text)
+        document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RulesetError([f"{path.name}: not valid YAML: {exc}"]) from exc
+    except ValueError as exc:  # a date-like scalar that is no date, e.g. 2026-02-30
+        raise RulesetError([f"{path.name}: not valid YAML: {exc}"]) from exc
+    except RecursionError:  # the parser recurses once per level of nesting
+        raise RulesetError([f"{path.name}: nested too deeply"]) from None
+    problem = _shape_problem(document)
+    if problem:
+        raise RulesetError([f"{path.name}: {problem}"])
+    return document
+
+
+def _shape_problem(document: Any) -> str | None:
+    """Refuse what the checks below could not walk in bounded time and stack.
+
+    YAML aliases can make a mapping contain itself, or a few lines stand for
+    millions of nodes (each alias of an alias doubling them). Counting the nodes as
+    they would be walked, and their depth, finds both without recursing.
+    """
+    stack = [(document, 0)]
+    nodes = 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            return f"more than {MAX_NODES} values once aliases are expanded"
+        if depth > MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} levels deep (or an alias refers to itself)"
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return None
 
 
 def _expect_keys(
@@ -165,7 +204,7 @@ def _expect_keys(
         return False
     for key in sorted(required - obj.keys()):
         problems.append(f"{where}: missing '{key}'")
-    for key in sorted(obj.keys() - required - optional):
+    for key in sorted(obj.keys() - required - optional, key=str):  # keys need not be text
         problems.append(f"{where}: unknown key '{key}'")
     return required <= obj.keys()
 
@@ -238,10 +277,12 @@ def _country_list(where: str, raw: Any, problems: list[str]) -> frozenset[str]:
     if not isinstance(raw, list):
         problems.append(f"{where}: expected a list of ISO alpha-2 country codes")
         return frozenset()
+    # An item may be any YAML value, a list or mapping too: only text is looked up.
+    texts = [code for code in raw if isinstance(code, str)]
     for code in raw:
-        if code not in COUNTRY_CODES:
+        if not isinstance(code, str) or code not in COUNTRY_CODES:
             problems.append(f"{where}: {code!r} is not an ISO 3166-1 alpha-2 code")
-    return frozenset(raw)
+    return frozenset(texts)
 
 
 def _enum_list(
@@ -253,7 +294,7 @@ def _enum_list(
     for value in raw:
         if value not in allowed:
             problems.append(f"{where}: {value!r} is not one of {list(allowed)}")
-    return frozenset(raw)
+    return frozenset(value for value in raw if isinstance(value, str))
 
 
 def _lists(raw: Any, problems: list[str]) -> Lists | None:
@@ -339,7 +380,9 @@ def _indicators(raw: Any, lists: Lists | None, problems: list[str]) -> tuple[Ind
             problems.append(f"{where}: remedy must be text")
         evidence = item.get("evidence", [])
         for name in evidence if isinstance(evidence, list) else ["<not a list>"]:
-            if name not in FACT_FIELDS and name not in EVIDENCE_ONLY_FIELDS:
+            if not isinstance(name, str) or (
+                name not in FACT_FIELDS and name not in EVIDENCE_ONLY_FIELDS
+            ):
                 problems.append(f"{where}: evidence field {name!r} is not a known fact")
         for problem in condition_problems(item["when"]):
             problems.append(f"{where}: when: {problem}")
@@ -377,7 +420,9 @@ def _weight(
     if item["weight_from"] != "watchlist_weight":
         problems.append(f"{where}: weight_from supports only 'watchlist_weight'")
         return None
-    return max(lists.watchlist.values(), default=0) if lists else 0
+    # A weight that is no whole number is a problem reported already; it gives none.
+    weights = [w for w in lists.watchlist.values() if _is_int(w)] if lists else []
+    return max(weights, default=0)
 
 
 def _is_int(value: Any) -> bool:
@@ -411,7 +456,7 @@ def condition_problems(condition: Any, path: str = "") -> Iterator[str]:
             ((name, inner),) = value.items()
             yield from _field_problems(at, name, None, key)
             yield from _item_problems(f"{at}.{name}", name, inner)
-        elif key.startswith("$"):
+        elif isinstance(key, str) and key.startswith("$"):
             yield f"{at}: operator {key!r} is not supported here"
         else:
             yield from _field_problems(path or "(top)", key, value, "=")

@@ -1,0 +1,190 @@
+"""Writes the committed seed corpus: ``python -m tests.fuzz.seeds``.
+
+Request seeds are serialised ``ScreenRequest``s of realistic screenings (made-up
+travellers) and of edge cases; ruleset seeds are the shipped files and mutations of
+them. libFuzzer starts from these instead of from nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import yaml
+from departure_screening.screening.ruleset import (
+    INDICATORS_FILE,
+    RULESET_FILE,
+    default_rules_dir,
+)
+from departure_screening.v1 import screening_pb2 as pb
+from google.type.date_pb2 import Date
+
+from .harness import CORPUS
+from .ruleset_loader import join
+
+
+def _date(text: str) -> Date:
+    year, month, day = (int(x) for x in text.split("-"))
+    return Date(year=year, month=month, day=day)
+
+
+def neutral(n: int) -> pb.Screening:
+    """A traveller on whom nothing fires."""
+    return pb.Screening(
+        request_id=f"CGK-2026-03-01-{n:06d}",
+        checkpoint="CGK",
+        mode=pb.MODE_LIVE,
+        officer_id="officer-17",
+        traveller=pb.Traveller(
+            passport_number=f"A{n:07d}",
+            nationality="ID",
+            birth_date=_date("1990-06-15"),
+            passport_issue_date=_date("2022-01-10"),
+        ),
+        trip=pb.Trip(
+            flight_number="GA820",
+            departure_date=_date("2026-03-01"),
+            destination_country="SG",
+            has_return_ticket=True,
+            booking_reference="XK4P2Q",
+        ),
+        declaration=pb.Declaration(purpose=pb.PURPOSE_TOURISM, visa_type=pb.VISA_TYPE_VISA_EXEMPT),
+    )
+
+
+def _edit(n: int, change: Callable[[pb.Screening], object]) -> pb.ScreenRequest:
+    s = neutral(n)
+    change(s)
+    return pb.ScreenRequest(screening=s)
+
+
+def _scam_recruit(s: pb.Screening) -> None:
+    s.traveller.birth_date.CopyFrom(_date("2004-02-29"))
+    s.traveller.passport_issue_date.CopyFrom(_date("2026-02-10"))
+    s.trip.destination_country = "KH"
+    s.trip.flight_number = "QZ262"
+    s.trip.has_return_ticket = False
+    s.trip.ClearField("booking_reference")
+    s.observations.extend([pb.OBSERVATION_CARRIES_JOB_OFFER, pb.OBSERVATION_INCONSISTENT_ANSWERS])
+
+
+def _escorted_group(s: pb.Screening) -> None:
+    _scam_recruit(s)
+    s.trip.escort_passport_number = "B7654321"
+    s.trip.transit_countries.extend(["MY", "TH"])
+
+
+def _placement(s: pb.Screening) -> None:
+    s.trip.destination_country = "MY"
+    s.declaration.purpose = pb.PURPOSE_WORK
+    s.declaration.visa_type = pb.VISA_TYPE_WORK
+    s.declaration.disnaker_recommendation_number = "560/1234/DISNAKER/2026"
+    s.declaration.bp2mi_registration_number = "BP2MI-2026-0001234"
+
+
+def _training(s: pb.Screening) -> None:
+    s.mode = pb.MODE_TRAINING
+    s.checkpoint = "ENTIKONG"
+    s.trip.destination_country = "MM"
+    s.trip.transit_countries.extend(["TH", "LA", "KH", "VN", "MY", "SG", "PH", "BN"])
+    s.trip.tour_operator_license = "TOUR-LIC-00123"
+
+
+def _bad_fields(s: pb.Screening) -> None:
+    s.request_id = "no spaces allowed"
+    s.checkpoint = "XXX"
+    s.mode = 99
+    s.trip.departure_date.CopyFrom(_date("2026-02-30"))
+    s.trip.destination_country = "kh"
+    s.trip.transit_countries.extend(["ZZ"] * 9)
+    s.traveller.passport_number = "a-1"
+    s.traveller.birth_date.CopyFrom(_date("2027-01-01"))
+    s.declaration.purpose = 42
+    s.officer_id = "officer\x00"
+    s.observations.extend([0, 77])
+
+
+def _far_dates(s: pb.Screening) -> None:
+    s.traveller.birth_date.CopyFrom(_date("0001-01-01"))
+    s.traveller.passport_issue_date.CopyFrom(_date("0001-01-01"))
+    s.trip.departure_date.CopyFrom(_date("9999-12-31"))
+
+
+def _missing_parts(s: pb.Screening) -> None:
+    s.ClearField("traveller")
+    s.ClearField("declaration")
+    s.trip.ClearField("departure_date")
+
+
+def _long_text(s: pb.Screening) -> None:
+    s.officer_id = "ô" * 64
+    s.trip.booking_reference = "\u0a00" * 16
+    s.declaration.disnaker_recommendation_number = "x" * 65
+
+
+REQUESTS: dict[str, pb.ScreenRequest] = {
+    "neutral": pb.ScreenRequest(screening=neutral(1)),
+    "scam-recruit": _edit(2, _scam_recruit),
+    "escorted-group": _edit(3, _escorted_group),
+    "placement": _edit(4, _placement),
+    "training-many-transits": _edit(5, _training),
+    "bad-fields": _edit(6, _bad_fields),
+    "far-dates": _edit(7, _far_dates),
+    "missing-parts": _edit(8, _missing_parts),
+    "long-text": _edit(9, _long_text),
+    "empty": pb.ScreenRequest(),
+    "empty-screening": pb.ScreenRequest(screening=pb.Screening()),
+}
+
+
+def ruleset_seeds() -> dict[str, bytes]:
+    rules = default_rules_dir()
+    meta_text = (rules / RULESET_FILE).read_bytes()
+    body_text = (rules / INDICATORS_FILE).read_bytes()
+    meta = yaml.safe_load(meta_text)
+    body = yaml.safe_load(body_text)
+
+    def dump(value: object) -> bytes:
+        return yaml.safe_dump(value, sort_keys=False, allow_unicode=True).encode()
+
+    seeds = {"shipped": join(meta_text, body_text), "shipped-ruleset-only": meta_text}
+    # Mutations an analyst could make, each refused for its own reason.
+    m = yaml.safe_load(meta_text)
+    m["bands"].reverse()
+    m["lists"]["watchlist"]["XX"] = 101
+    m["context"]["group_alert_members"] = 0
+    seeds["bad-bands-lists-context"] = join(dump(m), body_text)
+    b = yaml.safe_load(body_text)
+    first, second = b["indicators"][0], b["indicators"][1]
+    first["when"] = {"$or": [{"passport_number": "X"}, {"$iany": {"observations": {"$i": 3}}}]}
+    second["code"] = first["code"]
+    second["weight"] = 500
+    second["evidence"] = ["nope"]
+    seeds["bad-indicators"] = join(meta_text, dump(b))
+    small = {"indicators": [body["indicators"][0], body["indicators"][-1]]}
+    seeds["two-indicators"] = join(dump(meta), dump(small))
+    seeds["not-yaml"] = join(b"bands: [\n", b"indicators: {")
+    seeds["scalars"] = join(b"42\n", b"- just\n- a list\n")
+    seeds["anchors"] = join(
+        meta_text,
+        b"indicators:\n- &i {code: A, weight: 1, title: t, title_id: t, description: d,\n"
+        b"    legal_basis: [x], remedy: r, when: &w {$and: [{work_intent: true}]}}\n"
+        b"- {<<: *i, code: B, when: {$or: [*w, *w]}}\n",
+    )
+    return seeds
+
+
+def write() -> None:
+    request_dir = CORPUS / "request_path"
+    rules_dir = CORPUS / "ruleset_loader"
+    for directory in (request_dir, rules_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+        for old in directory.iterdir():
+            old.unlink()
+    for name, request in REQUESTS.items():
+        (request_dir / name).write_bytes(request.SerializeToString())
+    for name, data in ruleset_seeds().items():
+        (rules_dir / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    write()
