@@ -123,6 +123,11 @@ class Screener:
             self._commit, gate=store.write_gate
         )
 
+    def commits_ok(self) -> bool:
+        """False while screenings cannot be committed: the latest batch failed and an
+        empty one, through the same gate and store, fails too."""
+        return not self._commits.last_failed or self._commits.probe()
+
     def keys(self, s: Screening) -> ScreeningKeys:
         trip = s.trip
         escort_key = (
