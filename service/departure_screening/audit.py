@@ -15,6 +15,10 @@ and refuses to run on a broken one. History indicators look back up to the rules
 windows (365 days for earlier postponements), so a shorter retention shortens what
 they can see.
 
+Both open an existing store only, and never create or migrate one: a store URL
+naming nothing exits 2 and leaves nothing behind. ``audit verify`` opens a SQLite
+file read-only.
+
 Exit codes: 0 success, 1 chain broken, 2 bad arguments or store unavailable.
 """
 
@@ -53,7 +57,7 @@ def purge_store(
     if older_than_days < 1:
         raise ValueError("--older-than must be at least 1 day")
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=older_than_days)
-    store = open_audit_store(url)
+    store = open_audit_store(url, write=True)
     try:
         return store.purge(cutoff, dry_run=dry_run)
     finally:

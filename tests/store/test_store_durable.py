@@ -10,7 +10,7 @@ import threading
 import pytest
 from departure_screening import audit
 from departure_screening.errors import NotFound
-from departure_screening.store.factory import open_audit_store, open_store
+from departure_screening.store.factory import open_store
 from departure_screening.store.sqlbase import ChainBroken, SchemaError, SqlStore
 from support.store_helpers import T0, WATCHLIST, WINDOWS, StoreKit, decide, keys, screen
 from support.tamper import plain, query, tamper
@@ -104,7 +104,7 @@ def test_migrations_when_several_processes_start_at_once(durable_kit: StoreKit) 
     def open_one() -> None:
         try:
             start.wait()
-            store = open_audit_store(durable_kit.url)
+            store = open_store(durable_kit.url)
             results.append(store.applied_migrations)
             store.close()
         except BaseException as e:

@@ -107,7 +107,10 @@ class PostgresStore(SqlStore):
         timeout: float = 5.0,
         connect_timeout: int = 5,
         lock_timeout: float = 30.0,
+        existing: bool = False,
     ) -> None:
+        """``existing``: use the schema as it is, never create or migrate it (audit
+        commands)."""
         self.alerts = alerts or AlertHub()
         self._conninfo = conninfo
         self._timeout = timeout
@@ -145,7 +148,10 @@ class PostgresStore(SqlStore):
         try:
             self._pool.open(wait=True, timeout=max(timeout, float(connect_timeout)))
             with self._errors():
-                self.applied_migrations = self._migrate()
+                if existing:
+                    self._check_existing()
+                else:
+                    self.applied_migrations = self._migrate()
         except (psycopg.Error, psycopg_pool.PoolTimeout) as e:
             self._pool.close()
             raise _unavailable(e) from e
@@ -206,6 +212,12 @@ class PostgresStore(SqlStore):
             return self._apply_migrations(
                 _PgDb(conn), MIGRATIONS, chain.utc_text(dt.datetime.now(dt.UTC))
             )
+
+    def _check_existing(self) -> None:
+        with self._pool.connection(timeout=self._timeout) as conn, conn.transaction():
+            conn.execute("SET TRANSACTION READ ONLY")
+            row = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+            self._check_schema(_PgDb(conn), MIGRATIONS, row is not None and row[0] is not None)
 
     # -- parameters -------------------------------------------------------------
 

@@ -64,6 +64,10 @@ class SchemaError(RuntimeError):
     """The database holds a schema this release does not know (a newer release wrote it)."""
 
 
+class NoStore(SchemaError):
+    """The database holds no store at all (opened as it is, it is not created)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PurgeReport:
     cutoff: dt.datetime
@@ -244,6 +248,21 @@ class SqlStore(ABC):
             )
             applied.append(m.version)
         return tuple(applied)
+
+    @staticmethod
+    def _check_schema(db: Db, migrations: tuple[Migration, ...], has_table: bool) -> None:
+        """For a store opened as it is (no migration): one this release can read."""
+        if not has_table:
+            raise NoStore("the database holds no departure-screening store")
+        done = {int(r[0]) for r in db.all("SELECT version FROM schema_migrations")}
+        known = migrations[-1].version if migrations else 0
+        if not done:
+            raise NoStore("the database holds no departure-screening store")
+        if max(done) > known:
+            raise SchemaError(
+                f"the database schema is at version {max(done)}, newer than this release "
+                f"knows ({known}); upgrade the service"
+            )
 
     # -- Store ----------------------------------------------------------------
 
