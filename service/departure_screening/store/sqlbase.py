@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import json
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -103,6 +104,11 @@ _DECISION_COLUMNS = ("assessment_id", "decision", "officer_id", "decided_at")
 _POSTPONING = tuple(sorted(POSTPONING_DECISIONS))
 # Bounded IN lists: SQLite caps the number of parameters of a statement.
 _BATCH = 400
+# Records removed per purge transaction: each holds the writer lock for a short while.
+PURGE_CHUNK = 500
+# Between two chunks the writer lock is left free this long, so that screenings
+# waiting for it get it (a file lock hands itself to no waiter in particular).
+PURGE_PAUSE_SECONDS = 0.05
 
 
 def assessment_columns(
@@ -588,82 +594,132 @@ class SqlStore(ABC):
 
         Their links stay, marked purged, and a purge event with the cutoff is appended
         to the chain, so the chain still verifies; purged links at the start of the
-        chain are folded into the anchor. The chain is verified first, inside the same
-        transaction: a purge never launders a broken chain into a fresh anchor.
-        Raises ``ChainBroken``.
+        chain are folded into the anchor. The chain is verified first, on a snapshot
+        and without the writer lock: a purge never launders a broken chain into a
+        fresh anchor. Then records go in chunks of at most ``PURGE_CHUNK``, each in a
+        short transaction of its own that ends with a purge event, so screening goes
+        on between chunks and the chain verifies after each. Raises ``ChainBroken``.
         """
-        cutoff_text = chain.utc_text(cutoff)
-        with self._errors(), self._transaction(purge=not dry_run) as db:
-            # Lock the head before touching any record: appends take it first too,
-            # so purge and screenings never wait on each other in a cycle.
-            db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
-            report = self._verify(db)
-            if not report.ok:
-                raise ChainBroken(report)
-            ids = [
-                str(r[0])
-                for r in db.all(
-                    "SELECT assessment_id FROM assessments WHERE assessed_at < ?"
-                    " ORDER BY chain_seq",
-                    (self._instant_param(cutoff),),
+        report = self.verify_chain()
+        if not report.ok:
+            raise ChainBroken(report)
+        if dry_run:
+            return self._purge_counts(cutoff, report.anchor)
+        totals = [0, 0, 0, 0]  # assessments, decisions, alerts, links folded
+        anchor = report.anchor
+        while True:
+            with self._errors(), self._transaction(purge=True) as db:
+                done, counts, anchor = self._purge_chunk(db, cutoff)
+            totals = [t + c for t, c in zip(totals, counts, strict=True)]
+            if not done:
+                time.sleep(PURGE_PAUSE_SECONDS)
+            if done:
+                a, d, al, folded = totals
+                return PurgeReport(cutoff, a, d, al, folded, anchor, False)
+
+    def _purge_counts(self, cutoff: dt.datetime, anchor: ChainPoint) -> PurgeReport:
+        at = self._instant_param(cutoff)
+        with self._errors(), self._transaction(write=False) as db:
+            counts = [
+                db.one(sql, (at,))
+                for sql in (
+                    "SELECT COUNT(*) FROM assessments WHERE assessed_at < ?",
+                    "SELECT COUNT(*) FROM decisions d JOIN assessments a"
+                    " ON a.assessment_id = d.assessment_id WHERE a.assessed_at < ?",
+                    "SELECT COUNT(*) FROM group_alerts WHERE raised_at < ?",
                 )
             ]
-            decisions = 0
-            for batch in _chunks(ids):
-                marks = _placeholders(len(batch))
-                row = db.one(
-                    f"SELECT COUNT(*) FROM decisions WHERE assessment_id IN ({marks})", batch
+        a, d, al = (int(r[0]) if r else 0 for r in counts)
+        return PurgeReport(cutoff, a, d, al, 0, anchor, True)
+
+    def _purge_chunk(
+        self, db: Db, cutoff: dt.datetime
+    ) -> tuple[bool, tuple[int, int, int, int], ChainPoint]:
+        """One bounded step: the oldest records up to a chunk cutoff, and its purge event.
+
+        Everything assessed before the chunk's cutoff goes, so the event appended
+        with that cutoff covers exactly what was removed."""
+        # Lock the head before touching any record: appends take it first too,
+        # so purge and screenings never wait on each other in a cycle.
+        db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+        anchor = self._chain_point(db, "anchor")
+        head = self._chain_point(db, "head")
+        rows = db.all(
+            "SELECT assessment_id, assessed_at FROM assessments WHERE assessed_at < ?"
+            " ORDER BY assessed_at, chain_seq LIMIT ?",
+            (self._instant_param(cutoff), PURGE_CHUNK + 1),
+        )
+        done = len(rows) <= PURGE_CHUNK
+        chunk_cutoff = cutoff
+        ids = [str(r[0]) for r in rows]
+        if not done:
+            boundary = rows[PURGE_CHUNK][1]
+            ids = [str(r[0]) for r in rows[:PURGE_CHUNK] if r[1] < boundary]
+            if not ids:  # one instant holds more than a chunk: take it whole
+                ids = [
+                    str(r[0])
+                    for r in db.all(
+                        "SELECT assessment_id FROM assessments WHERE assessed_at = ?", (boundary,)
+                    )
+                ]
+                later = db.one(
+                    "SELECT MIN(assessed_at) FROM assessments WHERE assessed_at > ?"
+                    " AND assessed_at < ?",
+                    (boundary, self._instant_param(cutoff)),
                 )
-                decisions += int(row[0]) if row else 0
-                if dry_run:
-                    continue
-                db.execute(
-                    f"UPDATE audit_chain SET purged = ? WHERE record_id IN ({marks})"
-                    " AND record_table IN (?, ?)",
-                    (True, *batch, ASSESSMENTS, DECISIONS),
-                )
-                db.execute(f"DELETE FROM decisions WHERE assessment_id IN ({marks})", batch)
-                db.execute(f"DELETE FROM assessments WHERE assessment_id IN ({marks})", batch)
-            row = db.one(
-                "SELECT COUNT(*) FROM group_alerts WHERE raised_at < ?",
-                (self._instant_param(cutoff),),
-            )
-            alerts = int(row[0]) if row else 0
-            anchor = report.anchor
-            if dry_run:
-                return PurgeReport(cutoff, len(ids), decisions, alerts, 0, anchor, True)
+                boundary = later[0] if later and later[0] is not None else None
+                done = boundary is None
+            if boundary is not None:
+                chunk_cutoff = chain.parse_utc_text(self._instant_text(boundary))
+        at = self._instant_param(chunk_cutoff)
+        decisions = 0
+        for batch in _chunks(ids):
+            marks = _placeholders(len(batch))
+            row = db.one(f"SELECT COUNT(*) FROM decisions WHERE assessment_id IN ({marks})", batch)
+            decisions += int(row[0]) if row else 0
             db.execute(
-                "DELETE FROM group_alerts WHERE raised_at < ?", (self._instant_param(cutoff),)
+                f"UPDATE audit_chain SET purged = ? WHERE record_id IN ({marks})"
+                " AND record_table IN (?, ?)",
+                (True, *batch, ASSESSMENTS, DECISIONS),
             )
-            anchor, folded = self._fold_purged_prefix(db, anchor, report.head)
-            purge_id = uuid.uuid4().hex
-            body = canonical(
-                {
-                    "format": 1,
-                    "purge_id": purge_id,
-                    "cutoff": cutoff_text,
-                    "purged_at": chain.utc_text(dt.datetime.now(dt.UTC)),
-                    "assessments": len(ids),
-                    "decisions": decisions,
-                    "alerts": alerts,
-                    "anchor": {"seq": anchor.seq, "hash": anchor.hash},
-                }
-            )
-            digest = chain.record_digest(
-                PURGES, {"purge_id": purge_id, "cutoff": cutoff_text}, body
-            )
-            link = self._append_link(db, PURGES, purge_id, digest, "")
-            db.execute(
-                "INSERT INTO purges (purge_id, cutoff, body, chain_seq) VALUES (?, ?, ?, ?)",
-                (purge_id, cutoff_text, body, link.seq),
-            )
-            return PurgeReport(cutoff, len(ids), decisions, alerts, folded, anchor, False)
+            db.execute(f"DELETE FROM decisions WHERE assessment_id IN ({marks})", batch)
+            db.execute(f"DELETE FROM assessments WHERE assessment_id IN ({marks})", batch)
+        row = db.one("SELECT COUNT(*) FROM group_alerts WHERE raised_at < ?", (at,))
+        alerts = int(row[0]) if row else 0
+        db.execute("DELETE FROM group_alerts WHERE raised_at < ?", (at,))
+        anchor, folded = self._fold_purged_prefix(db, anchor, head, chain.utc_text(chunk_cutoff))
+        cutoff_text = chain.utc_text(chunk_cutoff)
+        purge_id = uuid.uuid4().hex
+        body = canonical(
+            {
+                "format": 1,
+                "purge_id": purge_id,
+                "cutoff": cutoff_text,
+                "purged_at": chain.utc_text(dt.datetime.now(dt.UTC)),
+                "assessments": len(ids),
+                "decisions": decisions,
+                "alerts": alerts,
+                "anchor": {"seq": anchor.seq, "hash": anchor.hash},
+            }
+        )
+        digest = chain.record_digest(PURGES, {"purge_id": purge_id, "cutoff": cutoff_text}, body)
+        link = self._append_link(db, PURGES, purge_id, digest, "")
+        db.execute(
+            "INSERT INTO purges (purge_id, cutoff, body, chain_seq) VALUES (?, ?, ?, ?)",
+            (purge_id, cutoff_text, body, link.seq),
+        )
+        return done, (len(ids), decisions, alerts, folded), anchor
 
     def _fold_purged_prefix(
-        self, db: Db, anchor: ChainPoint, head: ChainPoint
+        self, db: Db, anchor: ChainPoint, head: ChainPoint, cutoff: str
     ) -> tuple[ChainPoint, int]:
         """Drop the links before the first live record; earlier purge events go with them
-        (every purged link they covered lies before them)."""
+        (every purged link they covered lies before them).
+
+        The chain was verified before the purge began; what is folded is checked
+        again here, under the lock, so that nothing changed since is laundered into
+        the anchor: the links chain from the anchor, and each is a purge event or a
+        record this purge or an earlier one removed."""
         row = db.one(
             "SELECT MIN(seq) FROM audit_chain WHERE seq > ? AND purged = ? AND record_table <> ?",
             (anchor.seq, False, PURGES),
@@ -671,9 +727,30 @@ class SqlStore(ABC):
         last = int(row[0]) - 1 if row and row[0] is not None else head.seq
         if last <= anchor.seq:
             return anchor, 0
-        hash_row = db.one("SELECT hash FROM audit_chain WHERE seq = ?", (last,))
-        assert hash_row is not None
-        new_anchor = ChainPoint(last, str(hash_row[0]))
+        prev = anchor
+        for r in db.all(
+            "SELECT seq, record_table, record_id, record_digest, purge_key, prev_hash, hash,"
+            " purged FROM audit_chain WHERE seq > ? AND seq <= ? ORDER BY seq",
+            (anchor.seq, last),
+        ):
+            link = Link(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]))
+            expected = chain.link_hash(
+                prev.hash, link.seq, link.table, link.record_id, link.record_digest, link.purge_key
+            )
+            legitimate = link.table == PURGES or (bool(r[7]) and link.purge_key < cutoff)
+            if link.seq != prev.seq + 1 or link.prev_hash != prev.hash or link.hash != expected:
+                reason = "link changed while the purge ran"
+            elif not legitimate:
+                reason = "marked purged, but no purge covers it"
+            else:
+                prev = ChainPoint(link.seq, link.hash)
+                continue
+            broken = chain.BrokenLink(link.table, link.seq, link.record_id, reason)
+            raise ChainBroken(chain.VerifyReport(anchor, prev, 0, 0, broken))
+        if prev.seq != last:
+            broken = chain.BrokenLink("audit_chain", prev.seq + 1, "", "link missing")
+            raise ChainBroken(chain.VerifyReport(anchor, prev, 0, 0, broken))
+        new_anchor = prev
         db.execute("DELETE FROM purges WHERE chain_seq <= ?", (last,))
         db.execute("DELETE FROM audit_chain WHERE seq > ? AND seq <= ?", (anchor.seq, last))
         db.execute(
