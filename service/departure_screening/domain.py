@@ -151,6 +151,7 @@ class DecisionRecord:
     officer_id: str
     note: str
     decided_at: dt.datetime
+    request_id: str = ""  # optional: the caller's id for retries
 
 
 @dataclass(frozen=True, slots=True)

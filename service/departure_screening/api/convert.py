@@ -101,6 +101,7 @@ def decision_from_pb(request: pb.RecordDecisionRequest, now: dt.datetime) -> dom
         officer_id=request.officer_id,
         note=request.note,
         decided_at=now,
+        request_id=request.request_id,
     )
 
 

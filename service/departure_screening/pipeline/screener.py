@@ -30,6 +30,7 @@ from departure_screening.domain import (
 )
 from departure_screening.errors import AlreadyExists, ScreeningError
 from departure_screening.ids import IdSource
+from departure_screening.pipeline import fingerprint
 from departure_screening.pipeline.batching import CommitQueue
 from departure_screening.privacy.pseudonym import Pseudonymizer
 from departure_screening.screening.context import HistoryContext
@@ -155,11 +156,8 @@ class Screener:
         )
 
     def fingerprint(self, s: Screening) -> str:
-        """A keyed digest of the whole request: equal content, equal fingerprint.
-
-        The repr of the frozen dataclasses names every field in a fixed order.
-        """
-        return self._pseudo.digest("request", repr(s))
+        """A keyed digest of the whole request: equal content, equal fingerprint."""
+        return fingerprint.screening_fingerprint(self._pseudo, s)
 
     def screen(self, s: Screening) -> ScreenOutcome:
         (result,) = self.screen_many([s])
@@ -201,7 +199,9 @@ class Screener:
         s, keys = p.screening, p.keys
         stored = tx.existing()
         if stored is not None:
-            if stored.fingerprint != keys.fingerprint:
+            if stored.fingerprint != keys.fingerprint and not fingerprint.same_screening(
+                self._pseudo, stored.fingerprint, s
+            ):
                 raise AlreadyExists(
                     f"request_id {s.request_id!r} was already used for a different screening"
                 )
@@ -229,9 +229,17 @@ class Screener:
         return ScreenOutcome(assessment, alerts=(alert,) if alert else ())
 
     def record_decision(self, record: DecisionRecord) -> DecisionRecord:
-        assessment = self.store.record_decision(record)
-        self._observer.decided(assessment, record)
-        return record
+        """The decision as stored: a retry (same request id and content) gets the one
+        stored before and counts once; other content raises AlreadyExists."""
+        decision_print = (
+            fingerprint.decision_fingerprint(self._pseudo, record.request_id, record)
+            if record.request_id
+            else ""
+        )
+        stored = self.store.decide(record, decision_print)
+        if not stored.replayed:
+            self._observer.decided(stored.assessment, stored.decision)
+        return stored.decision
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         return self.store.get_assessment(assessment_id)

@@ -42,6 +42,15 @@ class StoredAssessment:
     fingerprint: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    """A decision as stored, with its assessment; ``replayed`` for a retry's."""
+
+    assessment: Assessment
+    decision: DecisionRecord
+    replayed: bool = False
+
+
 class ScreeningTransaction(Protocol):
     def existing(self) -> StoredAssessment | None:
         """The assessment already stored under this request id, if any."""
@@ -77,6 +86,13 @@ class Store(Protocol):
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
         """Append a decision; return its assessment. Raises NotFound."""
+
+    def decide(self, record: DecisionRecord, fingerprint: str) -> StoredDecision:
+        """Append a decision unless one with its request id is stored already.
+
+        Same request id and fingerprint: the stored decision, replayed. Same request
+        id, other fingerprint: AlreadyExists. No request id: always appended.
+        Raises NotFound."""
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         """An assessment and its decisions in recorded order. Raises NotFound."""

@@ -98,7 +98,7 @@ def assessment_from_obj(o: JsonObject) -> Assessment:
 
 
 def decision_to_obj(d: DecisionRecord) -> JsonObject:
-    return {
+    obj: JsonObject = {
         "format": FORMAT,
         "assessment_id": d.assessment_id,
         "decision": d.decision,
@@ -106,6 +106,11 @@ def decision_to_obj(d: DecisionRecord) -> JsonObject:
         "note": d.note,
         "decided_at": _instant(d.decided_at),
     }
+    if d.request_id:
+        # Only when given: a decision without one keeps the text (and the chain
+        # digest) it had before decisions carried request ids.
+        obj["request_id"] = d.request_id
+    return obj
 
 
 def decision_from_obj(o: JsonObject) -> DecisionRecord:
@@ -116,6 +121,7 @@ def decision_from_obj(o: JsonObject) -> DecisionRecord:
         officer_id=str(o["officer_id"]),
         note=str(o["note"]),
         decided_at=_parse_instant(o["decided_at"]),
+        request_id=str(o.get("request_id", "")),
     )
 
 

@@ -25,12 +25,12 @@ from departure_screening.domain import (
     DecisionRecord,
     GroupAlert,
 )
-from departure_screening.errors import NotFound
+from departure_screening.errors import AlreadyExists, NotFound
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.store import chain
-from departure_screening.store.base import ScreeningKeys, StoredAssessment
+from departure_screening.store.base import ScreeningKeys, StoredAssessment, StoredDecision
 from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link
 from departure_screening.store.codec import (
     canonical,
@@ -295,10 +295,31 @@ class SqlStore(ABC):
                 self.alerts.publish(tx.alert)
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
+        return self.decide(record, "").assessment
+
+    def decide(self, record: DecisionRecord, fingerprint: str) -> StoredDecision:
         with self._errors(), self._transaction() as db:
             # Chain head first (the order every writer keeps), then the assessment: a
-            # purge running meanwhile has either finished, or not started.
+            # purge running meanwhile has either finished, or not started. Every
+            # decision takes it, so two with one request id cannot both be new.
             db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+            if record.request_id:
+                earlier = db.one(
+                    "SELECT d.body, d.fingerprint, a.body FROM decisions d JOIN assessments a"
+                    " ON a.assessment_id = d.assessment_id WHERE d.request_id = ?",
+                    (record.request_id,),
+                )
+                if earlier is not None:
+                    if str(earlier[1]) != fingerprint:
+                        raise AlreadyExists(
+                            f"request_id {record.request_id!r} was already used for a"
+                            " different decision"
+                        )
+                    return StoredDecision(
+                        decode_assessment(str(earlier[2])),
+                        decode_decision(str(earlier[0])),
+                        replayed=True,
+                    )
             row = db.one(
                 "SELECT body, assessed_at FROM assessments WHERE assessment_id = ?",
                 (record.assessment_id,),
@@ -313,7 +334,7 @@ class SqlStore(ABC):
             )
             db.execute(
                 "INSERT INTO decisions (chain_seq, assessment_id, decision, officer_id,"
-                " decided_at, body) VALUES (?, ?, ?, ?, ?, ?)",
+                " decided_at, body, request_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     link.seq,
                     record.assessment_id,
@@ -321,9 +342,11 @@ class SqlStore(ABC):
                     record.officer_id,
                     self._instant_param(record.decided_at),
                     body,
+                    record.request_id or None,
+                    fingerprint or None,
                 ),
             )
-            return decode_assessment(str(row[0]))
+            return StoredDecision(decode_assessment(str(row[0])), record)
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         with self._errors(), self._transaction(write=False) as db:
