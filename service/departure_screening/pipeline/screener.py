@@ -38,7 +38,12 @@ from departure_screening.screening.engine import RuleEngine
 from departure_screening.screening.evaluation import evaluate
 from departure_screening.screening.ruleset import Ruleset
 from departure_screening.screening.scoring import Scored
-from departure_screening.store.base import ScreeningKeys, ScreeningTransaction, Store
+from departure_screening.store.base import (
+    RequestIdRace,
+    ScreeningKeys,
+    ScreeningTransaction,
+    Store,
+)
 
 
 class ScreeningObserver(Protocol):
@@ -185,7 +190,16 @@ class Screener:
         return _Prepared(s, keys, self._new_id(), self._clock(), provisional)
 
     def _commit(self, items: Sequence[_Prepared]) -> list[Result]:
-        """One store transaction for the batch: one durable commit for all."""
+        """One store transaction for the batch: one durable commit for all.
+
+        A retry racing its original on another replica is found when the assessment
+        is written; the batch then runs once more and finds the original's."""
+        try:
+            return self._commit_once(items)
+        except RequestIdRace:
+            return self._commit_once(items)
+
+    def _commit_once(self, items: Sequence[_Prepared]) -> list[Result]:
         results: list[Result] = []
         with self.store.screenings([p.keys for p in items]) as txs:
             for p, tx in zip(items, txs, strict=True):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from departure_screening.domain import Assessment, DecisionRecord, GroupAlert
+from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
@@ -40,6 +41,15 @@ class ScreeningKeys:
 class StoredAssessment:
     assessment: Assessment
     fingerprint: str
+
+
+class RequestIdRace(StoreUnavailable):
+    """Another transaction committed one of the batch's request ids after this one
+    looked: this one was rolled back, and run again it finds that assessment. Left
+    unretried it is UNAVAILABLE, which a client retries."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"request id {request_id} was committed concurrently; retry")
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,12 @@ from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.store import chain
-from departure_screening.store.base import ScreeningKeys, StoredAssessment, StoredDecision
+from departure_screening.store.base import (
+    RequestIdRace,
+    ScreeningKeys,
+    StoredAssessment,
+    StoredDecision,
+)
 from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link
 from departure_screening.store.codec import (
     canonical,
@@ -56,8 +61,8 @@ class Db(Protocol):
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]: ...
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """One statement run for each row of parameters."""
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """One statement run for each row of parameters; the number of rows changed."""
         ...
 
 
@@ -140,9 +145,12 @@ def decision_columns(d: DecisionRecord) -> dict[str, chain.ColumnValue]:
     }
 
 
+# A request id committed by another transaction since this one looked for it is
+# skipped, not an error: the caller sees fewer rows and runs the batch again.
 _INSERT_ASSESSMENT = (
     f"INSERT INTO assessments ({', '.join(_ASSESSMENT_COLUMNS)}, body, chain_seq)"
     f" VALUES ({', '.join('?' * (len(_ASSESSMENT_COLUMNS) + 2))})"
+    " ON CONFLICT (request_id) DO NOTHING"
 )
 _INSERT_LINK = (
     "INSERT INTO audit_chain (seq, record_table, record_id, record_digest, purge_key,"
@@ -279,11 +287,11 @@ class SqlStore(ABC):
 
     @contextmanager
     def screenings(self, keys: Sequence[ScreeningKeys]) -> Iterator[list[_SqlTransaction]]:
-        # Every request id and group of the batch is locked up front, so two
-        # transactions never wait on each other in a cycle; the backend takes them in
-        # one fixed order.
-        locks = {"request:" + k.request_id for k in keys}
-        locks |= {"group:" + k.group_key for k in keys if k.group_key}
+        # Every group of the batch is locked up front, so two transactions never wait
+        # on each other in a cycle; the backend takes them in one fixed order. Request
+        # ids take no lock: UNIQUE(request_id) with ON CONFLICT finds a racing retry
+        # (RequestIdRace), so a manifest of 500 travellers takes a lock per group only.
+        locks = {"group:" + k.group_key for k in keys if k.group_key}
         with self._errors(), self._transaction(locks=sorted(locks)) as db:
             batch = _ScreeningBatch(self, db, keys)
             txs = [_SqlTransaction(batch, k) for k in keys]
@@ -488,11 +496,11 @@ class SqlStore(ABC):
         )
         if keys.group_key:
             # Later members of the group in this batch read it back: write it now.
-            db.execute(_INSERT_ASSESSMENT, row)
+            if db.one(_INSERT_ASSESSMENT + " RETURNING chain_seq", row) is None:
+                raise RequestIdRace(keys.request_id)
         else:
             # Nothing in the batch reads an assessment without a group: write it with
-            # the others when the batch ends. UNIQUE(request_id) stays the last line of
-            # defence; the request-id lock taken before existing() keeps writers apart.
+            # the others when the batch ends.
             batch.assessment_rows.append(row)
         batch.existing[keys.request_id] = StoredAssessment(a, keys.fingerprint)
         if alert is not None:
@@ -820,7 +828,9 @@ class _ScreeningBatch:
 
     def flush(self) -> None:
         if self.assessment_rows:
-            self.db.many(_INSERT_ASSESSMENT, self.assessment_rows)
+            written = self.db.many(_INSERT_ASSESSMENT, self.assessment_rows)
+            if written != len(self.assessment_rows):
+                raise RequestIdRace("a request id of the batch")
         self.chain.flush()
 
 

@@ -73,8 +73,8 @@ class _SqliteDb:
         for r in self._conn.execute(sql, tuple(params)):
             yield tuple(r)
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._conn.executemany(sql, rows)
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        return self._conn.executemany(sql, rows).rowcount
 
 
 class SqliteStore(SqlStore):
