@@ -11,9 +11,15 @@ alerts raised as long ago. Retention counts from when the data was collected, no
 from the trip's departure date (exercises replay past departures). The chain stays
 verifiable: purged records keep their links (digests only, no personal data), and a
 purged start of the chain is folded into an anchor. Purge verifies the chain first
-and refuses to run on a broken one. History indicators look back up to the ruleset's
-windows (365 days for earlier postponements), so a shorter retention shortens what
-they can see.
+(on a snapshot, holding no lock) and refuses to run on a broken one; it then removes
+records in short chunks, each ending with a purge event, so the service keeps
+screening throughout and the chain verifies after every chunk. History indicators
+look back up to the ruleset's windows (365 days for earlier postponements), so a
+shorter retention shortens what they can see.
+
+Both open an existing store only, and never create or migrate one: a store URL
+naming nothing exits 2 and leaves nothing behind. ``audit verify`` opens a SQLite
+file read-only.
 
 Exit codes: 0 success, 1 chain broken, 2 bad arguments or store unavailable.
 """
@@ -53,7 +59,7 @@ def purge_store(
     if older_than_days < 1:
         raise ValueError("--older-than must be at least 1 day")
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=older_than_days)
-    store = open_audit_store(url)
+    store = open_audit_store(url, write=True)
     try:
         return store.purge(cutoff, dry_run=dry_run)
     finally:

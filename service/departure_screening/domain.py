@@ -178,6 +178,7 @@ class DecisionRecord:
     note: str
     decided_at: dt.datetime
     decided_by: Principal = NOBODY
+    request_id: str = ""  # optional: the caller's id for retries
 
 
 @dataclass(frozen=True, slots=True)

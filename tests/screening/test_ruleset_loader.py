@@ -144,3 +144,16 @@ def test_cli_validate_refuses_a_forbidden_field(rules_copy: Path) -> None:
         check=False,
     )
     assert ok.returncode == 0 and "13 indicators" in ok.stdout
+
+
+def test_the_group_threshold_of_the_alert_and_the_indicator_must_agree(rules_copy: Path) -> None:
+    rules = rules_copy
+
+    def alert_at_four(meta):  # type: ignore[no-untyped-def]
+        meta["context"]["group_alert_members"] = 4
+
+    _edit(rules / "ruleset.yaml", alert_at_four)
+    problems = _problems(rules)
+    assert any(
+        "GROUP_WITH_RECRUITER: group_members >= 3 differs" in p and "(4)" in p for p in problems
+    ), problems

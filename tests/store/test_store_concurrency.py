@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import time
 
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.store.base import Store
 from support.store_helpers import StoreKit, keys, screen
-from support.store_workers import drain, replica, screen_concurrently
+from support.store_workers import raise_sentinel, replica, screen_concurrently, until_sentinel
 
-SETTLE = 1.5
+# Longest wait for an alert to reach another replica's watchers.
+ALERT_TIMEOUT = 60.0
 
 
 def _check_group(results: list[dict[str, object]], members: int) -> None:
@@ -42,8 +42,8 @@ def test_two_store_instances_one_group_threads(durable_kit: StoreKit) -> None:
         for t in threads:
             t.join()
         results = out[0] + out[1]
-        time.sleep(SETTLE)
-        received = [len(drain(q0)), len(drain(q1))]
+        raise_sentinel(durable_kit.open())  # by a third replica: it comes the way theirs do
+        received = [len(until_sentinel(q0)), len(until_sentinel(q1))]
     _check_group(results, 12)
     # Every replica's watchers, exactly once: through NOTIFY on PostgreSQL, through
     # the poll of the alerts table on SQLite.
@@ -58,7 +58,14 @@ def test_replica_processes_one_group(durable_kit: StoreKit) -> None:
     procs = [
         ctx.Process(
             target=replica,
-            args=(durable_kit.url, [f"R{p}-{n}" for n in range(4)], "ESC", barrier, out, SETTLE),
+            args=(
+                durable_kit.url,
+                [f"R{p}-{n}" for n in range(4)],
+                "ESC",
+                barrier,
+                out,
+                ALERT_TIMEOUT,
+            ),
         )
         for p in range(n_procs)
     ]
@@ -72,8 +79,8 @@ def test_replica_processes_one_group(durable_kit: StoreKit) -> None:
             barrier.wait(timeout=60)
             mine = screen_concurrently(store, [f"M-{n}" for n in range(4)], "ESC")
             barrier.wait(timeout=60)
-            time.sleep(SETTLE)
-            received_here = len(drain(q))
+            raise_sentinel(durable_kit.open())  # by another replica, as theirs come
+            received_here = len(until_sentinel(q))
         reports = [out.get(timeout=60) for _ in procs]
     finally:
         for p in procs:

@@ -10,7 +10,7 @@ import threading
 import pytest
 from departure_screening import audit
 from departure_screening.errors import NotFound
-from departure_screening.store.factory import open_audit_store, open_store
+from departure_screening.store.factory import open_store
 from departure_screening.store.sqlbase import ChainBroken, SchemaError, SqlStore
 from support.store_helpers import T0, WATCHLIST, WINDOWS, StoreKit, decide, keys, screen
 from support.tamper import plain, query, tamper
@@ -89,11 +89,11 @@ def test_sqlite_connections_are_durable(tmp_path: object) -> None:
 
 def test_migrations_are_idempotent(durable_kit: StoreKit) -> None:
     first = sql_store(durable_kit)
-    assert first.applied_migrations == (1,)
+    assert first.applied_migrations == (1, 2)
     second = sql_store(durable_kit)
     assert second.applied_migrations == ()
     rows = query(durable_kit.url, "SELECT version FROM schema_migrations ORDER BY version")
-    assert rows == [(1,)]
+    assert rows == [(1,), (2,)]
 
 
 def test_migrations_when_several_processes_start_at_once(durable_kit: StoreKit) -> None:
@@ -104,7 +104,7 @@ def test_migrations_when_several_processes_start_at_once(durable_kit: StoreKit) 
     def open_one() -> None:
         try:
             start.wait()
-            store = open_audit_store(durable_kit.url)
+            store = open_store(durable_kit.url)
             results.append(store.applied_migrations)
             store.close()
         except BaseException as e:
@@ -116,7 +116,7 @@ def test_migrations_when_several_processes_start_at_once(durable_kit: StoreKit) 
     for t in threads:
         t.join()
     assert errors == []
-    assert sorted(results) == [(), (), (), (), (), (1,)]
+    assert sorted(results) == [(), (), (), (), (), (1, 2)]
 
 
 def test_a_newer_schema_is_refused(durable_kit: StoreKit) -> None:

@@ -22,13 +22,27 @@ def bad_fields(error: grpc.RpcError) -> list[str]:
     return bad_fields_of_status(status)
 
 
-def sample_value(text: str, name: str, labels: dict[str, str]) -> float:
-    """The sum of the samples named ``name`` whose labels include ``labels``."""
+def _samples(text: str, name: str, labels: dict[str, str]) -> list[float]:
     from prometheus_client.parser import text_string_to_metric_families
 
-    return sum(
+    return [
         float(sample.value)
         for family in text_string_to_metric_families(text)
         for sample in family.samples
         if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
+    ]
+
+
+def sample_value(text: str, name: str, labels: dict[str, str]) -> float:
+    """The sum of the samples named ``name`` whose labels include ``labels``.
+
+    A series that is not there fails the test: reading it as 0 would let a renamed
+    metric or label pass every "nothing was counted" check."""
+    values = _samples(text, name, labels)
+    assert values, f"no series {name}{labels} in the metrics"
+    return sum(values)
+
+
+def sample_absent(text: str, name: str, labels: dict[str, str]) -> bool:
+    """True when no series named ``name`` has ``labels`` (for "never created")."""
+    return not _samples(text, name, labels)

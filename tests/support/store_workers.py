@@ -56,8 +56,31 @@ def drain(q: queue.SimpleQueue[GroupAlert]) -> list[GroupAlert]:
             return got
 
 
+SENTINEL = "SENTINEL-ESCORT"
+
+
+def until_sentinel(q: queue.SimpleQueue[GroupAlert], timeout: float = 60.0) -> list[GroupAlert]:
+    """The alerts received before the sentinel group's alert (``raise_sentinel``).
+
+    Alerts reach a watcher in the order they were raised, so once the sentinel, raised
+    after everything else, has arrived, so has every copy of what came before it."""
+    sentinel = keys("x", escort=SENTINEL).group_key
+    got: list[GroupAlert] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        alert = q.get(timeout=max(0.0, deadline - time.monotonic()))
+        if alert.group_key == sentinel:
+            return got
+        got.append(alert)
+
+
+def raise_sentinel(store: Store) -> None:
+    for n in range(3):
+        screen(store, keys(f"{SENTINEL}-m{n}", escort=SENTINEL))
+
+
 def replica(
-    url: str, passports: list[str], escort: str, barrier: Any, out: Any, settle: float
+    url: str, passports: list[str], escort: str, barrier: Any, out: Any, timeout: float
 ) -> None:
     """One server process: open the store, screen when every replica is ready, then
     report what it screened and how many alerts its watchers received."""
@@ -67,9 +90,8 @@ def replica(
         with hub.subscribe("CGK", "MODE_LIVE") as q:
             barrier.wait()
             results = screen_concurrently(store, passports, escort)
-            barrier.wait()  # every replica has finished screening
-            time.sleep(settle)
-            out.put({"results": results, "received": len(drain(q))})
+            barrier.wait()  # every replica has finished screening; the sentinel follows
+            out.put({"results": results, "received": len(until_sentinel(q, timeout))})
     except BaseException as e:
         out.put({"error": repr(e)})
         raise

@@ -114,6 +114,7 @@ def decision_from_pb(
         note=request.note,
         decided_at=now,
         decided_by=decided_by,
+        request_id=request.request_id,
     )
 
 

@@ -187,6 +187,8 @@ def decision_violations(request: pb.RecordDecisionRequest) -> list[FieldViolatio
     if request.decision not in _DECISIONS:
         v.add("decision", "required: one of the Decision values")
     _check_text(v, "note", request.note, MAX_NOTE)
+    if request.request_id and not REQUEST_ID.fullmatch(request.request_id):
+        v.add("request_id", "1-64 characters of A-Z a-z 0-9 . _ : -")
     return v.items
 
 

@@ -23,6 +23,7 @@ from departure_screening.store.factory import (
     open_audit_store,
     parse_store_url,
 )
+from departure_screening.store.sqlbase import NoStore, SchemaError
 
 
 def _free_port() -> int:
@@ -107,12 +108,15 @@ def check_store_empty(url: str) -> None:
             return  # a new one in the server process
         if where.kind == SQLITE and not Path(where.target).exists():
             return  # created empty by the server
-        store = open_audit_store(url)
+        try:
+            store = open_audit_store(url)
+        except NoStore:
+            return  # an empty database: the server creates the store
         try:
             head = store.chain_head()
         finally:
             store.close()
-    except (ValueError, StoreUnavailable) as error:
+    except (ValueError, StoreUnavailable, SchemaError) as error:
         raise BenchError(str(error)) from None
     if head.seq:
         raise BenchError(

@@ -10,6 +10,11 @@ company; each is acknowledged only after the commit that holds it.
 The leader takes its batch inside ``gate`` (the store's write lock, when several
 processes share one store): whatever arrives while it waits for another process's
 commit joins its batch instead of waiting for the next one.
+
+A gate or a transaction that raises (a lock timeout, a full disk, a lost
+connection) fails the batch it was for, and only that batch: the lead passes on
+and later callers run. ``last_failed`` says whether the latest batch failed, so
+that health can report a store that can be read but cannot commit.
 """
 
 from __future__ import annotations
@@ -54,6 +59,20 @@ class CommitQueue(Generic[T, R]):
         self._lock = threading.Lock()
         self._queue: deque[_Ticket[T, R]] = deque()
         self._leading = False
+        self._last_error: BaseException | None = None
+
+    @property
+    def last_failed(self) -> bool:
+        """True when the latest batch (its gate or its transaction) raised."""
+        return self._last_error is not None
+
+    def probe(self) -> bool:
+        """Run an empty batch through the gate and the store; True when it commits."""
+        try:
+            self.submit([])
+        except Exception:
+            return False
+        return True
 
     def submit(self, items: Sequence[T]) -> list[R]:
         """Results in the order of ``items``; raises what failed the whole transaction."""
@@ -79,6 +98,15 @@ class CommitQueue(Generic[T, R]):
                         with self._lock:
                             batch = self._take()
                         self._run(batch)
+                except BaseException as error:
+                    if not batch:
+                        # The gate refused: what this leader would have run fails with
+                        # it, and the lead passes on below instead of being lost.
+                        with self._lock:
+                            batch = self._take()
+                        self._fail(batch, error)
+                    # Else only leaving the gate failed, after the batch had its outcome.
+                    self._last_error = error
                 finally:
                     self._wake(batch)
         finally:
@@ -102,13 +130,18 @@ class CommitQueue(Generic[T, R]):
         try:
             results = self._run_batch(items)
         except BaseException as error:  # the store failed: nobody is acknowledged
-            for ticket in batch:
-                ticket.error = error
+            self._fail(batch, error)
         else:
+            self._last_error = None
             at = 0
             for ticket in batch:
                 ticket.results = results[at : at + len(ticket.items)]
                 at += len(ticket.items)
+
+    def _fail(self, batch: list[_Ticket[T, R]], error: BaseException) -> None:
+        self._last_error = error
+        for ticket in batch:
+            ticket.error = error
 
     @staticmethod
     def _wake(batch: list[_Ticket[T, R]]) -> None:

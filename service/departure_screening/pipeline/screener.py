@@ -30,6 +30,7 @@ from departure_screening.domain import (
 )
 from departure_screening.errors import AlreadyExists, ScreeningError
 from departure_screening.ids import IdSource
+from departure_screening.pipeline import fingerprint
 from departure_screening.pipeline.batching import CommitQueue
 from departure_screening.privacy.pseudonym import Pseudonymizer
 from departure_screening.screening.context import HistoryContext
@@ -38,7 +39,12 @@ from departure_screening.screening.evaluation import evaluate
 from departure_screening.screening.policy import Policy, PolicyHolder
 from departure_screening.screening.ruleset import Ruleset
 from departure_screening.screening.scoring import Scored
-from departure_screening.store.base import ScreeningKeys, ScreeningTransaction, Store
+from departure_screening.store.base import (
+    RequestIdRace,
+    ScreeningKeys,
+    ScreeningTransaction,
+    Store,
+)
 
 
 class ScreeningObserver(Protocol):
@@ -139,6 +145,10 @@ class Screener:
 
     def close(self) -> None:
         self._policies.close()
+    def commits_ok(self) -> bool:
+        """False while screenings cannot be committed: the latest batch failed and an
+        empty one, through the same gate and store, fails too."""
+        return not self._commits.last_failed or self._commits.probe()
 
     def keys(self, s: Screening) -> ScreeningKeys:
         trip = s.trip
@@ -167,11 +177,8 @@ class Screener:
         )
 
     def fingerprint(self, s: Screening) -> str:
-        """A keyed digest of the whole request: equal content, equal fingerprint.
-
-        The repr of the frozen dataclasses names every field in a fixed order.
-        """
-        return self._pseudo.digest("request", repr(s))
+        """A keyed digest of the whole request: equal content, equal fingerprint."""
+        return fingerprint.screening_fingerprint(self._pseudo, s)
 
     def screen(self, s: Screening) -> ScreenOutcome:
         (result,) = self.screen_many([s])
@@ -211,7 +218,16 @@ class Screener:
         return _Prepared(s, keys, self._new_id(), self._clock(), provisional, policy)
 
     def _commit(self, items: Sequence[_Prepared]) -> list[Result]:
-        """One store transaction for the batch: one durable commit for all."""
+        """One store transaction for the batch: one durable commit for all.
+
+        A retry racing its original on another replica is found when the assessment
+        is written; the batch then runs once more and finds the original's."""
+        try:
+            return self._commit_once(items)
+        except RequestIdRace:
+            return self._commit_once(items)
+
+    def _commit_once(self, items: Sequence[_Prepared]) -> list[Result]:
         results: list[Result] = []
         with self.store.screenings([p.keys for p in items]) as txs:
             for p, tx in zip(items, txs, strict=True):
@@ -225,7 +241,9 @@ class Screener:
         s, keys = p.screening, p.keys
         stored = tx.existing()
         if stored is not None:
-            if stored.fingerprint != keys.fingerprint:
+            if stored.fingerprint != keys.fingerprint and not fingerprint.same_screening(
+                self._pseudo, stored.fingerprint, s
+            ):
                 raise AlreadyExists(
                     f"request_id {s.request_id!r} was already used for a different screening"
                 )
@@ -256,9 +274,17 @@ class Screener:
         return ScreenOutcome(assessment, alerts=(alert,) if alert else ())
 
     def record_decision(self, record: DecisionRecord) -> DecisionRecord:
-        assessment = self.store.record_decision(record)
-        self._observer.decided(assessment, record)
-        return record
+        """The decision as stored: a retry (same request id and content) gets the one
+        stored before and counts once; other content raises AlreadyExists."""
+        decision_print = (
+            fingerprint.decision_fingerprint(self._pseudo, record.request_id, record)
+            if record.request_id
+            else ""
+        )
+        stored = self.store.decide(record, decision_print)
+        if not stored.replayed:
+            self._observer.decided(stored.assessment, stored.decision)
+        return stored.decision
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         return self.store.get_assessment(assessment_id)

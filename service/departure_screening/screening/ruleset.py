@@ -231,6 +231,7 @@ def _build(meta: Any, body: Any, digest: str, problems: list[str]) -> Ruleset | 
     indicators = _indicators(body["indicators"], lists, problems)
     if lists is None or context is None:
         return None
+    _check_group_threshold(indicators, context, problems)
     return Ruleset(
         name=str(meta["name"]),
         declared_version=str(meta["version"]),
@@ -345,6 +346,34 @@ def _context(raw: Any, problems: list[str]) -> ContextWindows | None:
             problems.append(f"{where}.{key}: must be a whole number of at least 1")
             return None
     return ContextWindows(**{k: raw[k] for k in keys})
+
+
+def _group_thresholds(condition: Any) -> Iterator[Any]:
+    """Every N of a ``$gte: {group_members: N}`` anywhere in a condition."""
+    if isinstance(condition, dict):
+        for key, value in condition.items():
+            if key == "$gte" and isinstance(value, dict) and "group_members" in value:
+                yield value["group_members"]
+            else:
+                yield from _group_thresholds(value)
+    elif isinstance(condition, list):
+        for item in condition:
+            yield from _group_thresholds(item)
+
+
+def _check_group_threshold(
+    indicators: tuple[Indicator, ...], context: ContextWindows, problems: list[str]
+) -> None:
+    """The group size is written twice (the alert in ruleset.yaml, the indicator's
+    condition); a ruleset where they differ would alert on one group and score another."""
+    for indicator in indicators:
+        for n in _group_thresholds(indicator.when):
+            if n != context.group_alert_members:
+                problems.append(
+                    f"{INDICATORS_FILE}: {indicator.code}: group_members >= {n} differs from"
+                    f" {RULESET_FILE}: context.group_alert_members ({context.group_alert_members});"
+                    " a group is one size for the alert and the indicator"
+                )
 
 
 def _indicators(raw: Any, lists: Lists | None, problems: list[str]) -> tuple[Indicator, ...]:

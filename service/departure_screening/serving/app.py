@@ -32,11 +32,12 @@ class App:
     access: AccessControl
 
     def store_ok(self) -> bool:
+        """The store can be read, and screenings can be committed to it."""
         try:
             self.store.check()
         except StoreUnavailable:
             return False
-        return True
+        return self.screener.commits_ok()
 
     def close(self) -> None:
         self.store.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from departure_screening.domain import Assessment, DecisionRecord, GroupAlert
+from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
@@ -59,6 +60,24 @@ class StoredAssessment:
     fingerprint: str
 
 
+class RequestIdRace(StoreUnavailable):
+    """Another transaction committed one of the batch's request ids after this one
+    looked: this one was rolled back, and run again it finds that assessment. Left
+    unretried it is UNAVAILABLE, which a client retries."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"request id {request_id} was committed concurrently; retry")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    """A decision as stored, with its assessment; ``replayed`` for a retry's."""
+
+    assessment: Assessment
+    decision: DecisionRecord
+    replayed: bool = False
+
+
 class ScreeningTransaction(Protocol):
     def existing(self) -> StoredAssessment | None:
         """The assessment already stored under this request id, if any."""
@@ -94,6 +113,13 @@ class Store(Protocol):
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
         """Append a decision; return its assessment. Raises NotFound."""
+
+    def decide(self, record: DecisionRecord, fingerprint: str) -> StoredDecision:
+        """Append a decision unless one with its request id is stored already.
+
+        Same request id and fingerprint: the stored decision, replayed. Same request
+        id, other fingerprint: AlreadyExists. No request id: always appended.
+        Raises NotFound."""
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         """An assessment and its decisions in recorded order. Raises NotFound."""

@@ -45,6 +45,10 @@ def utc_text(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def parse_utc_text(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
 def record_digest(table: str, columns: Mapping[str, ColumnValue], body: str) -> str:
     """Digest of one stored row: its table, its indexed columns and its JSON body."""
     # The body is canonical JSON already: it is hashed as it is, not escaped again.

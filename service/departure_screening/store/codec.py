@@ -134,6 +134,10 @@ def decision_to_obj(d: DecisionRecord) -> JsonObject:
         "note": d.note,
         "decided_at": _instant(d.decided_at),
     }
+    if d.request_id:
+        # Only when given: a decision without one keeps the text (and the chain
+        # digest) it had before decisions carried request ids.
+        body["request_id"] = d.request_id
     return _with_principal(body, "decided_by", d.decided_by)
 
 
@@ -146,6 +150,7 @@ def decision_from_obj(o: JsonObject) -> DecisionRecord:
         note=str(o["note"]),
         decided_at=_parse_instant(o["decided_at"]),
         decided_by=_principal_from_obj(o.get("decided_by")),
+        request_id=str(o.get("request_id", "")),
     )
 
 

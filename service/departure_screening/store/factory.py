@@ -8,6 +8,7 @@ or ``sqlite:////srv/depscreen.db`` (absolute) is one file on this host;
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from departure_screening.screening.alerts import AlertHub
@@ -56,12 +57,29 @@ def open_store(url: str, alerts: AlertHub | None = None) -> Store:
     return _open_sql(where, alerts, listen=True)
 
 
-def open_audit_store(url: str) -> SqlStore:
-    """A durable store for ``depscreen audit``: no alert listener, no pseudonymisation key."""
+class StoreMissing(ValueError):
+    """An audit command named a store that does not exist: it creates none."""
+
+
+def open_audit_store(url: str, *, write: bool = False) -> SqlStore:
+    """An existing durable store for ``depscreen audit``: no alert listener, no
+    pseudonymisation key, no migration; read-only unless ``write``. Raises
+    StoreMissing (nothing at that path), SchemaError (not a store this release
+    knows), StoreUnavailable."""
     where = parse_store_url(url)
     if where.kind == MEMORY:
         raise ValueError("the in-memory store keeps no audit trail to check or purge")
-    return _open_sql(where, None, listen=False)
+    if where.kind == SQLITE:
+        from departure_screening.store.sqlite import SqliteStore
+
+        if not Path(where.target).is_file():
+            raise StoreMissing(
+                f"no store at {where.target}: audit commands open an existing store only"
+            )
+        return SqliteStore(where.target, existing=True, read_only=not write)
+    from departure_screening.store.postgres import PostgresStore
+
+    return PostgresStore(where.target, listen=False, existing=True)
 
 
 def _open_sql(where: StoreLocation, alerts: AlertHub | None, *, listen: bool) -> SqlStore:

@@ -19,11 +19,11 @@ from departure_screening.domain import (
     DecisionRecord,
     GroupAlert,
 )
-from departure_screening.errors import NotFound
+from departure_screening.errors import AlreadyExists, NotFound
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
-from departure_screening.store.base import ScreeningKeys, StoredAssessment
+from departure_screening.store.base import ScreeningKeys, StoredAssessment, StoredDecision
 
 
 @dataclass
@@ -38,6 +38,8 @@ class MemoryStore:
         self.alerts = alerts or AlertHub()
         self._lock = threading.RLock()
         self._rows: list[_Row] = []
+        # Decisions by request id, with their fingerprints.
+        self._decisions: dict[str, tuple[str, StoredDecision]] = {}
         self._reindex()
 
     def _reindex(self) -> None:
@@ -88,12 +90,21 @@ class MemoryStore:
         self._index(row)
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
+        return self.decide(record, "").assessment
+
+    def decide(self, record: DecisionRecord, fingerprint: str) -> StoredDecision:
         with self._lock:
+            earlier = self._decisions.get(record.request_id) if record.request_id else None
+            if earlier is not None:
+                return _replay(earlier, fingerprint, record.request_id)
             row = self._by_assessment.get(record.assessment_id)
             if row is None:
                 raise NotFound(f"no assessment {record.assessment_id!r}")
             row.decisions.append(record)
-            return row.assessment
+            stored = StoredDecision(row.assessment, record)
+            if record.request_id:
+                self._decisions[record.request_id] = (fingerprint, stored)
+            return stored
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         with self._lock:
@@ -148,6 +159,15 @@ class MemoryStore:
                 }
             ),
         )
+
+
+def _replay(
+    earlier: tuple[str, StoredDecision], fingerprint: str, request_id: str
+) -> StoredDecision:
+    stored_fingerprint, stored = earlier
+    if stored_fingerprint != fingerprint:
+        raise AlreadyExists(f"request_id {request_id!r} was already used for a different decision")
+    return StoredDecision(stored.assessment, stored.decision, replayed=True)
 
 
 def _within(earlier: dt.date, departure: dt.date, days: int) -> bool:

@@ -1,11 +1,12 @@
 """The shared store: PostgreSQL, for several server replicas at once.
 
 Concurrency is the database's: a screening transaction first takes transaction-level
-advisory locks on its request id and on its group key, so replicas screening members
-of one group at the same moment queue in the database, and each sees the commits of
-the ones before it (READ COMMITTED takes a fresh snapshot per statement). A retry
-racing its original on another replica waits on the request-id lock and then finds
-the winner's assessment. UNIQUE(request_id) stays as the last line of defence.
+advisory locks on its group keys, so replicas screening members of one group at the
+same moment queue in the database, and each sees the commits of the ones before it
+(READ COMMITTED takes a fresh snapshot per statement). Request ids take no lock (a
+manifest of 500 would take 500): a retry racing its original on another replica
+meets UNIQUE(request_id) through INSERT ... ON CONFLICT DO NOTHING, its transaction
+is rolled back and run again, and then finds the winner's assessment.
 
 Group alerts reach every replica: the screening transaction sends a NOTIFY (delivered
 only if it commits), and each store LISTENs on a thread of its own. The replica that
@@ -21,6 +22,7 @@ import hashlib
 import itertools
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -54,11 +56,38 @@ def lock_id(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+# What a ``?`` or ``%`` may stand in without being a placeholder: quoted strings and
+# names, dollar-quoted bodies and comments, which are copied as they are.
+_SQL_TOKENS = re.compile(
+    r"'(?:[^']|'')*'"  # 'string', with '' inside
+    r'|"(?:[^"]|"")*"'  # "identifier"
+    r"|(\$[A-Za-z_0-9]*\$).*?\1"  # $tag$ body $tag$
+    r"|--[^\n]*"  # comment to the end of the line
+    r"|/\*.*?\*/"  # block comment
+    r"|(\?)|(%)",
+    re.DOTALL,
+)
+
+
+def placeholders(sql: str) -> str:
+    """``?`` placeholders to psycopg's ``%s``, and a literal ``%`` to ``%%``; a ``?`` or
+    ``%`` inside a string, a quoted name or a comment is left alone."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(2):
+            return "%s"
+        if m.group(3):
+            return "%%"
+        return m.group(0).replace("%", "%%")
+
+    return _SQL_TOKENS.sub(one, sql)
+
+
 def _pg(sql: str, params: Sequence[Any]) -> tuple[str, tuple[Any, ...] | None]:
-    """``?`` placeholders to psycopg's; without parameters the text is sent as it is."""
+    """Without parameters the text is sent as it is (psycopg reads no placeholders)."""
     if not params:
         return sql, None
-    return sql.replace("?", "%s"), tuple(params)
+    return placeholders(sql), tuple(params)
 
 
 class _PgDb:
@@ -75,9 +104,10 @@ class _PgDb:
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return [tuple(r) for r in self._conn.execute(*_pg(sql, params)).fetchall()]
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         with self._conn.cursor() as cur:
-            cur.executemany(sql.replace("?", "%s"), rows)
+            cur.executemany(placeholders(sql), rows)
+            return cur.rowcount
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         # A server-side cursor: verifying a long chain does not load it all at once.
@@ -107,7 +137,10 @@ class PostgresStore(SqlStore):
         timeout: float = 5.0,
         connect_timeout: int = 5,
         lock_timeout: float = 30.0,
+        existing: bool = False,
     ) -> None:
+        """``existing``: use the schema as it is, never create or migrate it (audit
+        commands)."""
         self.alerts = alerts or AlertHub()
         self._conninfo = conninfo
         self._timeout = timeout
@@ -145,7 +178,10 @@ class PostgresStore(SqlStore):
         try:
             self._pool.open(wait=True, timeout=max(timeout, float(connect_timeout)))
             with self._errors():
-                self.applied_migrations = self._migrate()
+                if existing:
+                    self._check_existing()
+                else:
+                    self.applied_migrations = self._migrate()
         except (psycopg.Error, psycopg_pool.PoolTimeout) as e:
             self._pool.close()
             raise _unavailable(e) from e
@@ -206,6 +242,12 @@ class PostgresStore(SqlStore):
             return self._apply_migrations(
                 _PgDb(conn), MIGRATIONS, chain.utc_text(dt.datetime.now(dt.UTC))
             )
+
+    def _check_existing(self) -> None:
+        with self._pool.connection(timeout=self._timeout) as conn, conn.transaction():
+            conn.execute("SET TRANSACTION READ ONLY")
+            row = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+            self._check_schema(_PgDb(conn), MIGRATIONS, row is not None and row[0] is not None)
 
     # -- parameters -------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import json
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +25,7 @@ from departure_screening.domain import (
     DecisionRecord,
     GroupAlert,
 )
-from departure_screening.errors import NotFound
+from departure_screening.errors import AlreadyExists, NotFound
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
@@ -32,8 +33,10 @@ from departure_screening.store import chain
 from departure_screening.store.base import (
     ReplayQuery,
     ReplayRecord,
+    RequestIdRace,
     ScreeningKeys,
     StoredAssessment,
+    StoredDecision,
 )
 from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link
 from departure_screening.store.codec import (
@@ -60,13 +63,17 @@ class Db(Protocol):
 
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]: ...
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """One statement run for each row of parameters."""
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """One statement run for each row of parameters; the number of rows changed."""
         ...
 
 
 class SchemaError(RuntimeError):
     """The database holds a schema this release does not know (a newer release wrote it)."""
+
+
+class NoStore(SchemaError):
+    """The database holds no store at all (opened as it is, it is not created)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +111,11 @@ _DECISION_COLUMNS = ("assessment_id", "decision", "officer_id", "decided_at")
 _POSTPONING = tuple(sorted(POSTPONING_DECISIONS))
 # Bounded IN lists: SQLite caps the number of parameters of a statement.
 _BATCH = 400
+# Records removed per purge transaction: each holds the writer lock for a short while.
+PURGE_CHUNK = 500
+# Between two chunks the writer lock is left free this long, so that screenings
+# waiting for it get it (a file lock hands itself to no waiter in particular).
+PURGE_PAUSE_SECONDS = 0.05
 
 
 def assessment_columns(
@@ -135,9 +147,12 @@ def decision_columns(d: DecisionRecord) -> dict[str, chain.ColumnValue]:
     }
 
 
+# A request id committed by another transaction since this one looked for it is
+# skipped, not an error: the caller sees fewer rows and runs the batch again.
 _INSERT_ASSESSMENT = (
     f"INSERT INTO assessments ({', '.join(_ASSESSMENT_COLUMNS)}, body, chain_seq)"
     f" VALUES ({', '.join('?' * (len(_ASSESSMENT_COLUMNS) + 2))})"
+    " ON CONFLICT (request_id) DO NOTHING"
 )
 _INSERT_LINK = (
     "INSERT INTO audit_chain (seq, record_table, record_id, record_digest, purge_key,"
@@ -277,6 +292,21 @@ class SqlStore(ABC):
             applied.append(m.version)
         return tuple(applied)
 
+    @staticmethod
+    def _check_schema(db: Db, migrations: tuple[Migration, ...], has_table: bool) -> None:
+        """For a store opened as it is (no migration): one this release can read."""
+        if not has_table:
+            raise NoStore("the database holds no departure-screening store")
+        done = {int(r[0]) for r in db.all("SELECT version FROM schema_migrations")}
+        known = migrations[-1].version if migrations else 0
+        if not done:
+            raise NoStore("the database holds no departure-screening store")
+        if max(done) > known:
+            raise SchemaError(
+                f"the database schema is at version {max(done)}, newer than this release "
+                f"knows ({known}); upgrade the service"
+            )
+
     # -- Store ----------------------------------------------------------------
 
     @contextmanager
@@ -286,11 +316,11 @@ class SqlStore(ABC):
 
     @contextmanager
     def screenings(self, keys: Sequence[ScreeningKeys]) -> Iterator[list[_SqlTransaction]]:
-        # Every request id and group of the batch is locked up front, so two
-        # transactions never wait on each other in a cycle; the backend takes them in
-        # one fixed order.
-        locks = {"request:" + k.request_id for k in keys}
-        locks |= {"group:" + k.group_key for k in keys if k.group_key}
+        # Every group of the batch is locked up front, so two transactions never wait
+        # on each other in a cycle; the backend takes them in one fixed order. Request
+        # ids take no lock: UNIQUE(request_id) with ON CONFLICT finds a racing retry
+        # (RequestIdRace), so a manifest of 500 travellers takes a lock per group only.
+        locks = {"group:" + k.group_key for k in keys if k.group_key}
         with self._errors(), self._transaction(locks=sorted(locks)) as db:
             batch = _ScreeningBatch(self, db, keys)
             txs = [_SqlTransaction(batch, k) for k in keys]
@@ -302,10 +332,31 @@ class SqlStore(ABC):
                 self.alerts.publish(tx.alert)
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
+        return self.decide(record, "").assessment
+
+    def decide(self, record: DecisionRecord, fingerprint: str) -> StoredDecision:
         with self._errors(), self._transaction() as db:
             # Chain head first (the order every writer keeps), then the assessment: a
-            # purge running meanwhile has either finished, or not started.
+            # purge running meanwhile has either finished, or not started. Every
+            # decision takes it, so two with one request id cannot both be new.
             db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+            if record.request_id:
+                earlier = db.one(
+                    "SELECT d.body, d.fingerprint, a.body FROM decisions d JOIN assessments a"
+                    " ON a.assessment_id = d.assessment_id WHERE d.request_id = ?",
+                    (record.request_id,),
+                )
+                if earlier is not None:
+                    if str(earlier[1]) != fingerprint:
+                        raise AlreadyExists(
+                            f"request_id {record.request_id!r} was already used for a"
+                            " different decision"
+                        )
+                    return StoredDecision(
+                        decode_assessment(str(earlier[2])),
+                        decode_decision(str(earlier[0])),
+                        replayed=True,
+                    )
             row = db.one(
                 "SELECT body, assessed_at FROM assessments WHERE assessment_id = ?",
                 (record.assessment_id,),
@@ -320,7 +371,7 @@ class SqlStore(ABC):
             )
             db.execute(
                 "INSERT INTO decisions (chain_seq, assessment_id, decision, officer_id,"
-                " decided_at, body) VALUES (?, ?, ?, ?, ?, ?)",
+                " decided_at, body, request_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     link.seq,
                     record.assessment_id,
@@ -328,9 +379,11 @@ class SqlStore(ABC):
                     record.officer_id,
                     self._instant_param(record.decided_at),
                     body,
+                    record.request_id or None,
+                    fingerprint or None,
                 ),
             )
-            return decode_assessment(str(row[0]))
+            return StoredDecision(decode_assessment(str(row[0])), record)
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         with self._errors(), self._transaction(write=False) as db:
@@ -492,11 +545,11 @@ class SqlStore(ABC):
         )
         if keys.group_key:
             # Later members of the group in this batch read it back: write it now.
-            db.execute(_INSERT_ASSESSMENT, row)
+            if db.one(_INSERT_ASSESSMENT + " RETURNING chain_seq", row) is None:
+                raise RequestIdRace(keys.request_id)
         else:
             # Nothing in the batch reads an assessment without a group: write it with
-            # the others when the batch ends. UNIQUE(request_id) stays the last line of
-            # defence; the request-id lock taken before existing() keeps writers apart.
+            # the others when the batch ends.
             batch.assessment_rows.append(row)
         batch.existing[keys.request_id] = StoredAssessment(a, keys.fingerprint)
         if alert is not None:
@@ -621,82 +674,132 @@ class SqlStore(ABC):
 
         Their links stay, marked purged, and a purge event with the cutoff is appended
         to the chain, so the chain still verifies; purged links at the start of the
-        chain are folded into the anchor. The chain is verified first, inside the same
-        transaction: a purge never launders a broken chain into a fresh anchor.
-        Raises ``ChainBroken``.
+        chain are folded into the anchor. The chain is verified first, on a snapshot
+        and without the writer lock: a purge never launders a broken chain into a
+        fresh anchor. Then records go in chunks of at most ``PURGE_CHUNK``, each in a
+        short transaction of its own that ends with a purge event, so screening goes
+        on between chunks and the chain verifies after each. Raises ``ChainBroken``.
         """
-        cutoff_text = chain.utc_text(cutoff)
-        with self._errors(), self._transaction(purge=not dry_run) as db:
-            # Lock the head before touching any record: appends take it first too,
-            # so purge and screenings never wait on each other in a cycle.
-            db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
-            report = self._verify(db)
-            if not report.ok:
-                raise ChainBroken(report)
-            ids = [
-                str(r[0])
-                for r in db.all(
-                    "SELECT assessment_id FROM assessments WHERE assessed_at < ?"
-                    " ORDER BY chain_seq",
-                    (self._instant_param(cutoff),),
+        report = self.verify_chain()
+        if not report.ok:
+            raise ChainBroken(report)
+        if dry_run:
+            return self._purge_counts(cutoff, report.anchor)
+        totals = [0, 0, 0, 0]  # assessments, decisions, alerts, links folded
+        anchor = report.anchor
+        while True:
+            with self._errors(), self._transaction(purge=True) as db:
+                done, counts, anchor = self._purge_chunk(db, cutoff)
+            totals = [t + c for t, c in zip(totals, counts, strict=True)]
+            if not done:
+                time.sleep(PURGE_PAUSE_SECONDS)
+            if done:
+                a, d, al, folded = totals
+                return PurgeReport(cutoff, a, d, al, folded, anchor, False)
+
+    def _purge_counts(self, cutoff: dt.datetime, anchor: ChainPoint) -> PurgeReport:
+        at = self._instant_param(cutoff)
+        with self._errors(), self._transaction(write=False) as db:
+            counts = [
+                db.one(sql, (at,))
+                for sql in (
+                    "SELECT COUNT(*) FROM assessments WHERE assessed_at < ?",
+                    "SELECT COUNT(*) FROM decisions d JOIN assessments a"
+                    " ON a.assessment_id = d.assessment_id WHERE a.assessed_at < ?",
+                    "SELECT COUNT(*) FROM group_alerts WHERE raised_at < ?",
                 )
             ]
-            decisions = 0
-            for batch in _chunks(ids):
-                marks = _placeholders(len(batch))
-                row = db.one(
-                    f"SELECT COUNT(*) FROM decisions WHERE assessment_id IN ({marks})", batch
+        a, d, al = (int(r[0]) if r else 0 for r in counts)
+        return PurgeReport(cutoff, a, d, al, 0, anchor, True)
+
+    def _purge_chunk(
+        self, db: Db, cutoff: dt.datetime
+    ) -> tuple[bool, tuple[int, int, int, int], ChainPoint]:
+        """One bounded step: the oldest records up to a chunk cutoff, and its purge event.
+
+        Everything assessed before the chunk's cutoff goes, so the event appended
+        with that cutoff covers exactly what was removed."""
+        # Lock the head before touching any record: appends take it first too,
+        # so purge and screenings never wait on each other in a cycle.
+        db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+        anchor = self._chain_point(db, "anchor")
+        head = self._chain_point(db, "head")
+        rows = db.all(
+            "SELECT assessment_id, assessed_at FROM assessments WHERE assessed_at < ?"
+            " ORDER BY assessed_at, chain_seq LIMIT ?",
+            (self._instant_param(cutoff), PURGE_CHUNK + 1),
+        )
+        done = len(rows) <= PURGE_CHUNK
+        chunk_cutoff = cutoff
+        ids = [str(r[0]) for r in rows]
+        if not done:
+            boundary = rows[PURGE_CHUNK][1]
+            ids = [str(r[0]) for r in rows[:PURGE_CHUNK] if r[1] < boundary]
+            if not ids:  # one instant holds more than a chunk: take it whole
+                ids = [
+                    str(r[0])
+                    for r in db.all(
+                        "SELECT assessment_id FROM assessments WHERE assessed_at = ?", (boundary,)
+                    )
+                ]
+                later = db.one(
+                    "SELECT MIN(assessed_at) FROM assessments WHERE assessed_at > ?"
+                    " AND assessed_at < ?",
+                    (boundary, self._instant_param(cutoff)),
                 )
-                decisions += int(row[0]) if row else 0
-                if dry_run:
-                    continue
-                db.execute(
-                    f"UPDATE audit_chain SET purged = ? WHERE record_id IN ({marks})"
-                    " AND record_table IN (?, ?)",
-                    (True, *batch, ASSESSMENTS, DECISIONS),
-                )
-                db.execute(f"DELETE FROM decisions WHERE assessment_id IN ({marks})", batch)
-                db.execute(f"DELETE FROM assessments WHERE assessment_id IN ({marks})", batch)
-            row = db.one(
-                "SELECT COUNT(*) FROM group_alerts WHERE raised_at < ?",
-                (self._instant_param(cutoff),),
-            )
-            alerts = int(row[0]) if row else 0
-            anchor = report.anchor
-            if dry_run:
-                return PurgeReport(cutoff, len(ids), decisions, alerts, 0, anchor, True)
+                boundary = later[0] if later and later[0] is not None else None
+                done = boundary is None
+            if boundary is not None:
+                chunk_cutoff = chain.parse_utc_text(self._instant_text(boundary))
+        at = self._instant_param(chunk_cutoff)
+        decisions = 0
+        for batch in _chunks(ids):
+            marks = _placeholders(len(batch))
+            row = db.one(f"SELECT COUNT(*) FROM decisions WHERE assessment_id IN ({marks})", batch)
+            decisions += int(row[0]) if row else 0
             db.execute(
-                "DELETE FROM group_alerts WHERE raised_at < ?", (self._instant_param(cutoff),)
+                f"UPDATE audit_chain SET purged = ? WHERE record_id IN ({marks})"
+                " AND record_table IN (?, ?)",
+                (True, *batch, ASSESSMENTS, DECISIONS),
             )
-            anchor, folded = self._fold_purged_prefix(db, anchor, report.head)
-            purge_id = uuid.uuid4().hex
-            body = canonical(
-                {
-                    "format": 1,
-                    "purge_id": purge_id,
-                    "cutoff": cutoff_text,
-                    "purged_at": chain.utc_text(dt.datetime.now(dt.UTC)),
-                    "assessments": len(ids),
-                    "decisions": decisions,
-                    "alerts": alerts,
-                    "anchor": {"seq": anchor.seq, "hash": anchor.hash},
-                }
-            )
-            digest = chain.record_digest(
-                PURGES, {"purge_id": purge_id, "cutoff": cutoff_text}, body
-            )
-            link = self._append_link(db, PURGES, purge_id, digest, "")
-            db.execute(
-                "INSERT INTO purges (purge_id, cutoff, body, chain_seq) VALUES (?, ?, ?, ?)",
-                (purge_id, cutoff_text, body, link.seq),
-            )
-            return PurgeReport(cutoff, len(ids), decisions, alerts, folded, anchor, False)
+            db.execute(f"DELETE FROM decisions WHERE assessment_id IN ({marks})", batch)
+            db.execute(f"DELETE FROM assessments WHERE assessment_id IN ({marks})", batch)
+        row = db.one("SELECT COUNT(*) FROM group_alerts WHERE raised_at < ?", (at,))
+        alerts = int(row[0]) if row else 0
+        db.execute("DELETE FROM group_alerts WHERE raised_at < ?", (at,))
+        anchor, folded = self._fold_purged_prefix(db, anchor, head, chain.utc_text(chunk_cutoff))
+        cutoff_text = chain.utc_text(chunk_cutoff)
+        purge_id = uuid.uuid4().hex
+        body = canonical(
+            {
+                "format": 1,
+                "purge_id": purge_id,
+                "cutoff": cutoff_text,
+                "purged_at": chain.utc_text(dt.datetime.now(dt.UTC)),
+                "assessments": len(ids),
+                "decisions": decisions,
+                "alerts": alerts,
+                "anchor": {"seq": anchor.seq, "hash": anchor.hash},
+            }
+        )
+        digest = chain.record_digest(PURGES, {"purge_id": purge_id, "cutoff": cutoff_text}, body)
+        link = self._append_link(db, PURGES, purge_id, digest, "")
+        db.execute(
+            "INSERT INTO purges (purge_id, cutoff, body, chain_seq) VALUES (?, ?, ?, ?)",
+            (purge_id, cutoff_text, body, link.seq),
+        )
+        return done, (len(ids), decisions, alerts, folded), anchor
 
     def _fold_purged_prefix(
-        self, db: Db, anchor: ChainPoint, head: ChainPoint
+        self, db: Db, anchor: ChainPoint, head: ChainPoint, cutoff: str
     ) -> tuple[ChainPoint, int]:
         """Drop the links before the first live record; earlier purge events go with them
-        (every purged link they covered lies before them)."""
+        (every purged link they covered lies before them).
+
+        The chain was verified before the purge began; what is folded is checked
+        again here, under the lock, so that nothing changed since is laundered into
+        the anchor: the links chain from the anchor, and each is a purge event or a
+        record this purge or an earlier one removed."""
         row = db.one(
             "SELECT MIN(seq) FROM audit_chain WHERE seq > ? AND purged = ? AND record_table <> ?",
             (anchor.seq, False, PURGES),
@@ -704,9 +807,30 @@ class SqlStore(ABC):
         last = int(row[0]) - 1 if row and row[0] is not None else head.seq
         if last <= anchor.seq:
             return anchor, 0
-        hash_row = db.one("SELECT hash FROM audit_chain WHERE seq = ?", (last,))
-        assert hash_row is not None
-        new_anchor = ChainPoint(last, str(hash_row[0]))
+        prev = anchor
+        for r in db.all(
+            "SELECT seq, record_table, record_id, record_digest, purge_key, prev_hash, hash,"
+            " purged FROM audit_chain WHERE seq > ? AND seq <= ? ORDER BY seq",
+            (anchor.seq, last),
+        ):
+            link = Link(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]))
+            expected = chain.link_hash(
+                prev.hash, link.seq, link.table, link.record_id, link.record_digest, link.purge_key
+            )
+            legitimate = link.table == PURGES or (bool(r[7]) and link.purge_key < cutoff)
+            if link.seq != prev.seq + 1 or link.prev_hash != prev.hash or link.hash != expected:
+                reason = "link changed while the purge ran"
+            elif not legitimate:
+                reason = "marked purged, but no purge covers it"
+            else:
+                prev = ChainPoint(link.seq, link.hash)
+                continue
+            broken = chain.BrokenLink(link.table, link.seq, link.record_id, reason)
+            raise ChainBroken(chain.VerifyReport(anchor, prev, 0, 0, broken))
+        if prev.seq != last:
+            broken = chain.BrokenLink("audit_chain", prev.seq + 1, "", "link missing")
+            raise ChainBroken(chain.VerifyReport(anchor, prev, 0, 0, broken))
+        new_anchor = prev
         db.execute("DELETE FROM purges WHERE chain_seq <= ?", (last,))
         db.execute("DELETE FROM audit_chain WHERE seq > ? AND seq <= ?", (anchor.seq, last))
         db.execute(
@@ -753,7 +877,9 @@ class _ScreeningBatch:
 
     def flush(self) -> None:
         if self.assessment_rows:
-            self.db.many(_INSERT_ASSESSMENT, self.assessment_rows)
+            written = self.db.many(_INSERT_ASSESSMENT, self.assessment_rows)
+            if written != len(self.assessment_rows):
+                raise RequestIdRace("a request id of the batch")
         self.chain.flush()
 
 

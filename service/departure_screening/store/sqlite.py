@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, cast
 
@@ -73,8 +73,8 @@ class _SqliteDb:
         for r in self._conn.execute(sql, tuple(params)):
             yield tuple(r)
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._conn.executemany(sql, rows)
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        return self._conn.executemany(sql, rows).rowcount
 
 
 class SqliteStore(SqlStore):
@@ -85,7 +85,11 @@ class SqliteStore(SqlStore):
         *,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         watch_other_processes: bool = False,
+        existing: bool = False,
+        read_only: bool = False,
     ) -> None:
+        """``existing``: open the file as it is, never create or migrate it (audit
+        commands); ``read_only`` as well: open it with SQLite's ``mode=ro``."""
         self.alerts = alerts or AlertHub()
         self.path = Path(path)
         self._busy_timeout = busy_timeout
@@ -102,6 +106,21 @@ class SqliteStore(SqlStore):
         self._own_alerts: set[int] = set()
         self._own_lock = threading.Lock()
         self._watch_other_processes = watch_other_processes
+        self._existing = existing or read_only
+        self._read_only = read_only
+        self._maintenance: threading.Thread | None = None
+        self._lock_fd = -1
+        if self._existing:
+            # Read-only first: a file that is not a store is refused before a pragma
+            # (journal mode, say) writes to it.
+            with self._errors(), closing(self._connect(read_only=True)) as conn:
+                has_table = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                    " AND name = 'schema_migrations'"
+                ).fetchone()
+                self._check_schema(_SqliteDb(conn), MIGRATIONS, has_table is not None)
+            if read_only:
+                return
         with self._errors():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(
@@ -110,8 +129,9 @@ class SqliteStore(SqlStore):
             try:
                 # Under the lock file: switching a new database to WAL fails at once,
                 # without SQLite's busy wait, when another process does it too.
-                with self._writer():
-                    self.applied_migrations = self._migrate()
+                if not self._existing:
+                    with self._writer():
+                        self.applied_migrations = self._migrate()
                 last_alert = self._last_alert_id()
             except BaseException:
                 os.close(self._lock_fd)
@@ -123,13 +143,23 @@ class SqliteStore(SqlStore):
 
     # -- connections ------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, read_only: bool = False) -> sqlite3.Connection:
+        read_only = read_only or self._read_only
+        if self._existing:
+            # A URI mode, so that a file that is not there is an error, not a new store.
+            mode = "ro" if read_only else "rw"
+            target: str | Path = f"{self.path.resolve().as_uri()}?mode={mode}"
+        else:
+            target = self.path
         conn = sqlite3.connect(
-            self.path,
+            target,
             timeout=self._busy_timeout,
             isolation_level=None,  # transactions are begun explicitly
             check_same_thread=False,  # connections move between worker threads via the pool
+            uri=self._existing,
         )
+        if read_only:
+            return conn
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             # The background thread checkpoints; SQLite's own checkpoint inside a commit
@@ -200,6 +230,8 @@ class SqliteStore(SqlStore):
         if self._gate_holder == threading.get_ident():
             yield  # inside this thread's write_gate: the lock is held already
             return
+        if self._read_only:
+            raise StoreUnavailable("SQLite store unavailable: opened read-only")
         # Bounded like SQLite's own busy wait: a stuck writer makes others report
         # UNAVAILABLE instead of hanging their callers.
         if not self._write_lock.acquire(timeout=self._busy_timeout):
@@ -305,7 +337,7 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self._stop.set()
-        if self._maintenance is not threading.current_thread():
+        if self._maintenance is not None and self._maintenance is not threading.current_thread():
             self._maintenance.join(timeout=5)
         with self._pool_lock:
             if self._closed:
@@ -314,4 +346,5 @@ class SqliteStore(SqlStore):
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
-        os.close(self._lock_fd)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)

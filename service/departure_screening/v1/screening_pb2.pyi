@@ -332,16 +332,18 @@ class ScreenManifestResponse(_message.Message):
     def __init__(self, assessment: _Optional[_Union[Assessment, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
 
 class RecordDecisionRequest(_message.Message):
-    __slots__ = ("assessment_id", "officer_id", "decision", "note")
+    __slots__ = ("assessment_id", "officer_id", "decision", "note", "request_id")
     ASSESSMENT_ID_FIELD_NUMBER: _ClassVar[int]
     OFFICER_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     assessment_id: str
     officer_id: str
     decision: Decision
     note: str
-    def __init__(self, assessment_id: _Optional[str] = ..., officer_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., note: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, assessment_id: _Optional[str] = ..., officer_id: _Optional[str] = ..., decision: _Optional[_Union[Decision, str]] = ..., note: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RecordDecisionResponse(_message.Message):
     __slots__ = ("decision",)

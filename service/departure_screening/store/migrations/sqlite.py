@@ -111,4 +111,19 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        2,
+        "request ids of decisions",
+        (
+            # Old decisions keep NULL: they had no request id, and the chain's digest of
+            # them covers only the columns they had.
+            "ALTER TABLE decisions ADD COLUMN request_id TEXT",
+            "ALTER TABLE decisions ADD COLUMN fingerprint TEXT",
+            """CREATE UNIQUE INDEX decisions_request_id ON decisions (request_id)
+               WHERE request_id IS NOT NULL""",
+        ),
+    ),
+)
+
 check_sequence(MIGRATIONS)
