@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from hypothesis import settings
 from departure_screening.screening.ruleset import Ruleset, default_rules_dir, load_ruleset
 from departure_screening.serving.app import build_app
 from departure_screening.serving.config import ServeConfig
@@ -16,6 +17,11 @@ from support.postgres import PostgresCluster, PostgresUnavailable, create_databa
 from support.servers import ServerProcess, metrics_text
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Properties are about what is accepted, not how fast: on a shared 2-core machine a
+# first example that imports or starts something can take longer than any deadline.
+settings.register_profile("depscreen", deadline=None)
+settings.load_profile("depscreen")
 
 
 @pytest.fixture(scope="session")

@@ -145,6 +145,7 @@ class Screener:
 
     def close(self) -> None:
         self._policies.close()
+
     def commits_ok(self) -> bool:
         """False while screenings cannot be committed: the latest batch failed and an
         empty one, through the same gate and store, fails too."""
