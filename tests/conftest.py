@@ -7,12 +7,12 @@ from pathlib import Path
 
 import grpc
 import pytest
-from hypothesis import settings
 from departure_screening.screening.ruleset import Ruleset, default_rules_dir, load_ruleset
 from departure_screening.serving.app import build_app
 from departure_screening.serving.config import ServeConfig
 from departure_screening.serving.server import RunningServer, serve
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
+from hypothesis import settings
 from support.postgres import PostgresCluster, PostgresUnavailable, create_database, drop_database
 from support.servers import ServerProcess, metrics_text
 
