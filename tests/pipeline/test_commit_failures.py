@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from departure_screening.access.control import build_access
 from departure_screening.api.convert import screening_from_pb
 from departure_screening.api.servicer import ScreeningServicer
 from departure_screening.errors import StoreUnavailable
@@ -135,13 +136,21 @@ def test_health_reports_a_store_that_reads_but_cannot_commit(
 ) -> None:
     metrics = create_metrics(CollectorRegistry(), process_metrics=False)
     screener = Screener(ruleset, faulty, PSEUDO, MetricsObserver(metrics))
+    config = ServeConfig(store=f"sqlite:///{tmp_path / 'depscreen.db'}")
     app = App(
-        ServeConfig(store=f"sqlite:///{tmp_path / 'depscreen.db'}"),
+        config,
         ruleset,
         faulty,
         metrics,
         screener,
         ScreeningServicer(screener, ["CGK"], metrics),
+        build_access(
+            config.access,
+            listen=config.listen,
+            checkpoints=config.checkpoints,
+            find_scope=lambda assessment_id: ("CGK", "MODE_LIVE"),
+            metrics=metrics,
+        ),
     )
     assert app.store_ok()
     faulty.gate_fault = StoreUnavailable("timed out waiting for a writer")

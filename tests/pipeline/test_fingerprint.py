@@ -55,7 +55,7 @@ def test_fingerprints_stored_before_versioning_still_match() -> None:
 
 def test_a_decision_fingerprint_leaves_out_the_time_stamped_by_the_service() -> None:
     at = dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC)
-    d = DecisionRecord("a1", "DECISION_POSTPONED", "officer-17", "no letter", at, "r1")
+    d = DecisionRecord("a1", "DECISION_POSTPONED", "officer-17", "no letter", at, request_id="r1")
     later = dataclasses.replace(d, decided_at=at + dt.timedelta(seconds=5))
     assert fingerprint.decision_fingerprint(KEY, "r1", d) == (
         fingerprint.decision_fingerprint(KEY, "r1", later)

@@ -19,7 +19,9 @@ from support.store_helpers import T0, StoreKit, decide, keys, screen
 def test_a_decision_request_id_replays_or_conflicts(kit: StoreKit) -> None:
     store = kit.open()
     a = screen(store, keys("P1")).assessment
-    record = DecisionRecord(a.assessment_id, "DECISION_POSTPONED", "off-7", "n", T0, "dec-1")
+    record = DecisionRecord(
+        a.assessment_id, "DECISION_POSTPONED", "off-7", "n", T0, request_id="dec-1"
+    )
     first = store.decide(record, "f1:x")
     assert not first.replayed and first.decision == record
     later = dataclasses.replace(record, decided_at=T0 + dt.timedelta(minutes=1))
@@ -55,7 +57,8 @@ def test_a_store_from_before_decision_request_ids_verifies_and_upgrades(tmp_path
     upgraded = open_store(url)
     assert isinstance(upgraded, SqlStore) and upgraded.applied_migrations == (2,)
     upgraded.decide(
-        DecisionRecord(a.assessment_id, "DECISION_CLEARED", "off-7", "", T0, "dec-9"), "f1:z"
+        DecisionRecord(a.assessment_id, "DECISION_CLEARED", "off-7", "", T0, request_id="dec-9"),
+        "f1:z",
     )
     decide(upgraded, a.assessment_id, "DECISION_REFERRED")
     report = upgraded.verify_chain()
