@@ -25,6 +25,9 @@ class ServeConfig:
     grace_seconds: float = 5.0
     key_file: str = ""
     processes: int = 1
+    # Seconds before the server asks a client to reconnect (0: never), so that clients
+    # spread over replicas added since they connected.
+    max_connection_age: float = 0.0
 
     def __post_init__(self) -> None:
         if self.processes < 1:
@@ -97,6 +100,13 @@ def add_serve_arguments(
         metavar="N",
         help="server processes sharing the gRPC port (DEPSCREEN_PROCESSES; default %(default)s)",
     )
+    parser.add_argument(
+        "--max-connection-age",
+        type=float,
+        default=float(_env(env, "max-connection-age", str(d.max_connection_age))),
+        metavar="SECONDS",
+        help="ask clients to reconnect after this long, 0 for never (DEPSCREEN_MAX_CONNECTION_AGE)",
+    )
     # Set by the supervisor on the processes it starts (see supervisor.py), never by hand.
     parser.add_argument(
         "--worker-of-supervisor", type=int, default=0, metavar="PID", help=argparse.SUPPRESS
@@ -126,6 +136,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         grace_seconds=args.grace_seconds,
         key_file=args.key_file,
         processes=args.processes,
+        max_connection_age=args.max_connection_age,
     )
 
 
@@ -148,6 +159,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         config.key_file,
         "--processes",
         str(config.processes),
+        "--max-connection-age",
+        repr(config.max_connection_age),
     ]
 
 

@@ -23,7 +23,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from departure_screening.serving.app import App
-from departure_screening.serving.config import split_host_port
+from departure_screening.serving.config import ServeConfig, split_host_port
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -64,7 +64,7 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="grpc"),
         # Off for a single process, so a second server on the same port fails to start
         # instead of silently taking half the connections.
-        options=[("grpc.so_reuseport", 1 if worker else 0)],
+        options=[("grpc.so_reuseport", 1 if worker else 0), *_connection_age(config)],
     )
     pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
     health_servicer = health.HealthServicer()
@@ -102,6 +102,17 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
             app.ruleset.version,
         )
     return running
+
+
+def _connection_age(config: ServeConfig) -> list[tuple[str, int]]:
+    """gRPC's GOAWAY after ``max_connection_age``: clients reconnect and rebalance."""
+    if config.max_connection_age <= 0:
+        return []
+    return [
+        ("grpc.max_connection_age_ms", int(config.max_connection_age * 1000)),
+        # Calls in flight on an aged connection get the shutdown grace to finish.
+        ("grpc.max_connection_age_grace_ms", int(config.grace_seconds * 1000)),
+    ]
 
 
 def _start_metrics_http(app: App) -> Any:
