@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from support.podman import ROOT, require, venv_tool
+from support.kustomize import KUBERNETES, render
+from support.podman import ROOT, venv_tool
 
-KUBERNETES = ROOT / "deploy" / "kubernetes"
 OVERLAYS = ("single", "replicated")
 PROBE_PORT = 50052
 DRAIN_AND_GRACE = 15  # DEPSCREEN_DRAIN_SECONDS + DEPSCREEN_GRACE_SECONDS
-
-
-@functools.cache
-def render(overlay: str) -> str:
-    require("kubectl")
-    done = subprocess.run(
-        ["kubectl", "kustomize", str(KUBERNETES / "overlays" / overlay)],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def resources(overlay: str) -> dict[tuple[str, str], dict[str, Any]]:
