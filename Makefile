@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: serve test setup setup-serve system-deps lint proto fuzz
+.PHONY: serve test setup setup-serve system-deps deploy-deps lint proto fuzz image image-archive
 
 # Serving needs the package alone; the tests also need the dev tools and the reports extra.
 $(VENV)/.serve-installed: pyproject.toml
@@ -25,13 +25,27 @@ serve: setup-serve
 system-deps:
 	scripts/system-deps
 
+# The container image and what its tests need (podman, mmdebstrap, systemd): deploy/README.md.
+deploy-deps:
+	scripts/deploy-deps
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE_ARCHIVE ?= dist/departure-screening-$(VERSION).oci.tar
+
+image: setup deploy-deps
+	deploy/container/build-image
+
+image-archive: setup deploy-deps
+	mkdir -p $(dir $(IMAGE_ARCHIVE))
+	deploy/container/build-image --archive $(IMAGE_ARCHIVE)
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: setup system-deps lint
+test: setup system-deps deploy-deps lint
 	$(VENV)/bin/depscreen rules validate
 	$(VENV)/bin/depscreen rules test
 	$(VENV)/bin/depscreen access test

@@ -66,6 +66,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     )
     reloader.start(config.rules_poll)
     stopped = threading.Event()
+    if not worker:  # a worker's supervisor speaks to systemd for the set
+        from departure_screening.serving.notify import notify, start_watchdog
+
+        notify("READY=1")  # serve() has set health SERVING: the store answered
+        start_watchdog(app.store_ok, stopped)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         logging.getLogger(__name__).info("signal %d: shutting down", signum)
@@ -81,6 +86,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         announce_ready(args.ready_fd)
     stopped.wait()
     reloader.stop()
+    if not worker:
+        notify("STOPPING=1")
     running.stop()
     return 0
 

@@ -40,6 +40,7 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
             probe_listen="127.0.0.1:6002",
             insecure=True,
         ),
+        max_connection_age=300.0,
     )
     # Every setting but /metrics (the supervisor serves it) differs from the default,
     # so a flag left out would show.
@@ -52,3 +53,9 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser, environ={})
     assert serve_config(parser.parse_args(serve_arguments(config))) == config
+
+
+def test_max_connection_age_from_the_environment() -> None:
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser, environ={"DEPSCREEN_MAX_CONNECTION_AGE": "300"})
+    assert serve_config(parser.parse_args([])).max_connection_age == 300.0

@@ -35,6 +35,9 @@ class ServeConfig:
     metrics_tls_cert: str = ""
     metrics_tls_key: str = ""
     metrics_client_ca: str = ""
+    # Seconds before the server asks a client to reconnect (0: never), so that clients
+    # spread over replicas added since they connected.
+    max_connection_age: float = 0.0
 
     def __post_init__(self) -> None:
         if self.processes < 1:
@@ -136,6 +139,13 @@ def add_serve_arguments(
         help="server processes sharing the gRPC port (DEPSCREEN_PROCESSES; default %(default)s)",
     )
     _add_access_arguments(parser, env)
+    parser.add_argument(
+        "--max-connection-age",
+        type=float,
+        default=float(_env(env, "max-connection-age", str(d.max_connection_age))),
+        metavar="SECONDS",
+        help="ask clients to reconnect after this long, 0 for never (DEPSCREEN_MAX_CONNECTION_AGE)",
+    )
     # Set by the supervisor on the processes it starts (see supervisor.py), never by hand.
     parser.add_argument(
         "--worker-of-supervisor", type=int, default=0, metavar="PID", help=argparse.SUPPRESS
@@ -219,6 +229,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         metrics_tls_cert=args.metrics_tls_cert,
         metrics_tls_key=args.metrics_tls_key,
         metrics_client_ca=args.metrics_client_ca,
+        max_connection_age=args.max_connection_age,
     )
 
 
@@ -267,6 +278,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         "--probe-listen",
         a.probe_listen,
         *(["--insecure"] if a.insecure else []),
+        "--max-connection-age",
+        repr(config.max_connection_age),
     ]
 
 

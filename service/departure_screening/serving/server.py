@@ -22,7 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from departure_screening.serving.app import App
-from departure_screening.serving.config import ServeConfig
+from departure_screening.serving.config import ServeConfig, split_host_port
 from departure_screening.serving.metrics_http import start_metrics_http
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
@@ -70,7 +70,11 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
         interceptors=[access.interceptor] if access.interceptor else None,
         # Off for a single process, so a second server on the same port fails to start
         # instead of silently taking half the connections.
-        options=[("grpc.so_reuseport", 1 if worker else 0), *access.server_options],
+        options=[
+            ("grpc.so_reuseport", 1 if worker else 0),
+            *access.server_options,
+            *_connection_age(config),
+        ],
     )
     pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
     health_servicer = health.HealthServicer()
@@ -133,6 +137,17 @@ def _probe_server(
     if port == 0:
         raise OSError(f"cannot listen on {config.access.probe_listen}")
     return probe, port
+
+
+def _connection_age(config: ServeConfig) -> list[tuple[str, int]]:
+    """gRPC's GOAWAY after ``max_connection_age``: clients reconnect and rebalance."""
+    if config.max_connection_age <= 0:
+        return []
+    return [
+        ("grpc.max_connection_age_ms", int(config.max_connection_age * 1000)),
+        # Calls in flight on an aged connection get the shutdown grace to finish.
+        ("grpc.max_connection_age_grace_ms", int(config.grace_seconds * 1000)),
+    ]
 
 
 def _start_metrics_http(app: App) -> Any:

@@ -41,6 +41,7 @@ from prometheus_client.multiprocess import mark_process_dead
 from departure_screening.metrics import MULTIPROC_DIR_ENV, supervisor_registry
 from departure_screening.serving.config import ServeConfig, serve_arguments, split_host_port
 from departure_screening.serving.metrics_http import start_metrics_http
+from departure_screening.serving.notify import notify, start_watchdog
 from departure_screening.store.factory import MEMORY, parse_store_url
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,7 @@ def _watch(
 ) -> int:
     """Wait for a signal (status 0) or a worker's death (status 1, or 2 at start-up)."""
     serving = False
+    start_watchdog(lambda: serving and all(w.poll() is None for w in workers), stop)
     while not stop.wait(POLL_SECONDS):
         dead = next((w for w in workers if w.poll() is not None), None)
         if dead is not None:
@@ -196,7 +198,9 @@ def _watch(
                 len(workers),
                 metrics_port,
             )
+            notify("READY=1")
     log.info("signal received: stopping %d workers", len(workers))
+    notify("STOPPING=1")
     return 0
 
 
