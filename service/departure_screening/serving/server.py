@@ -22,7 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from departure_screening.serving.app import App
-from departure_screening.serving.config import ServeConfig, split_host_port
+from departure_screening.serving.config import ServeConfig
 from departure_screening.serving.metrics_http import start_metrics_http
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
