@@ -54,6 +54,9 @@ def test_bench_reports_every_figure_as_json() -> None:
     assert figures["stream"]["screen_per_s"] > 0 and figures["stream"]["ratio"] > 0
     assert 0 < figures["latency_ms"]["p50"] <= figures["latency_ms"]["p99"]
     assert figures["latency_ms"]["rate"] == 50
+    streams = figures["streams"]
+    assert streams["watchers"] == 200 and streams["manifest_streams"] == 20
+    assert streams["p99_ms_without"] > 0 and streams["p99_ms_with"] > 0
     assert figures["memory"]["screenings"] == 1000 and figures["memory"]["rss_start_mb"] > 0
     assert figures["replay"]["screenings"] == 500 and figures["replay"]["seconds"] > 0
     assert figures["replay"]["streams"] >= 1
@@ -65,6 +68,7 @@ def test_bench_reports_every_figure_as_json() -> None:
         "unary.ratio",
         "stream.ratio",
         "latency_ms.p99",
+        "streams.p99_ms_with",
         "memory.growth_pct",
         "replay.seconds",
     }

@@ -14,6 +14,7 @@ from grpc_status import rpc_status
 
 from departure_screening import domain
 from departure_screening.api import convert, validation
+from departure_screening.api.limits import Slots, StreamLimits
 from departure_screening.api.status import code_name, status_for
 from departure_screening.errors import InvalidArgument, ScreeningError, StoreUnavailable
 from departure_screening.metrics import Metrics
@@ -36,10 +37,14 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         screener: Screener,
         checkpoints: Collection[str],
         metrics: Metrics,
+        limits: StreamLimits | None = None,
     ) -> None:
         self._screener = screener
         self._checkpoints = frozenset(checkpoints)
         self._metrics = metrics
+        limits = limits or StreamLimits()
+        self._watch_slots = Slots(limits.watchers)
+        self._manifest_slots = Slots(limits.manifest_streams)
 
     # -- helpers -------------------------------------------------------------
 
@@ -63,6 +68,14 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         status = status_for(error)
         self._count(method, code_name(status.code))
         context.abort_with_status(rpc_status.to_status(status))
+
+    def _refuse_busy(self, method: str, context: grpc.ServicerContext, slots: Slots) -> None:
+        """Every slot of ``method`` is taken: RESOURCE_EXHAUSTED now, never a wait."""
+        self._count(method, "RESOURCE_EXHAUSTED")
+        context.abort(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"{method}: all {slots.most} streams of this server are open; retry later",
+        )
 
     def _count(self, method: str, code: str) -> None:
         self._metrics.rpc_requests.labels(method, code).inc()
@@ -125,6 +138,14 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         (up to a chunk) is screened in one transaction, so a burst costs a few
         durable commits rather than one per traveller.
         """
+        with self._manifest_slots.held() as got:
+            if not got:
+                self._refuse_busy("ScreenManifest", context, self._manifest_slots)
+            yield from self._manifest(requests, context)
+
+    def _manifest(
+        self, requests: Iterator[pb.ScreenManifestRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.ScreenManifestResponse]:
         code = "OK"
         try:
             for chunk in read_ahead(requests, MANIFEST_CHUNK):
@@ -182,6 +203,14 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         violations = validation.watch_violations(request, self._checkpoints)
         if violations:
             self._abort("WatchAlerts", context, InvalidArgument(violations))
+        with self._watch_slots.held() as got:
+            if not got:
+                self._refuse_busy("WatchAlerts", context, self._watch_slots)
+            yield from self._watch(request, context)
+
+    def _watch(
+        self, request: pb.WatchAlertsRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.WatchAlertsResponse]:
         mode = pb.Mode.Name(request.mode)
         hub = self._screener.store.alerts
         with hub.subscribe(request.checkpoint, mode) as alerts:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from departure_screening.api.limits import StreamLimits
 from departure_screening.api.servicer import ScreeningServicer
 from departure_screening.errors import StoreUnavailable
 from departure_screening.metrics import Metrics, MetricsObserver, create_metrics
@@ -48,7 +49,8 @@ def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) ->
     store = open_store(config.store)
     try:
         screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
-        servicer = ScreeningServicer(screener, config.checkpoints, metrics)
+        limits = StreamLimits(config.max_watchers, config.max_manifest_streams)
+        servicer = ScreeningServicer(screener, config.checkpoints, metrics, limits)
     except BaseException:
         store.close()
         raise

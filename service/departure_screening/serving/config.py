@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from departure_screening.api.limits import DEFAULT_MAX_MANIFEST_STREAMS, DEFAULT_MAX_WATCHERS
 from departure_screening.screening.ruleset import default_rules_dir
 
 DEFAULT_CHECKPOINTS = ("CGK", "SUB", "KNO", "DPS", "BTH", "YIA", "UPG", "ENTIKONG")
@@ -21,7 +22,9 @@ class ServeConfig:
     store: str = DEFAULT_STORE
     rules: Path = field(default_factory=default_rules_dir)
     checkpoints: tuple[str, ...] = DEFAULT_CHECKPOINTS
-    workers: int = 16
+    workers: int = 16  # threads for short calls; the long streams get their own
+    max_watchers: int = DEFAULT_MAX_WATCHERS
+    max_manifest_streams: int = DEFAULT_MAX_MANIFEST_STREAMS
     grace_seconds: float = 5.0
     key_file: str = ""
     processes: int = 1
@@ -74,7 +77,24 @@ def add_serve_arguments(
         "--workers",
         type=int,
         default=int(_env(env, "workers", str(d.workers))),
-        help="gRPC worker threads (DEPSCREEN_WORKERS; default %(default)s)",
+        help="gRPC threads for short calls, beside those of the streams below"
+        " (DEPSCREEN_WORKERS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-watchers",
+        type=at_least_one,
+        default=_env(env, "max-watchers", str(d.max_watchers)),
+        metavar="N",
+        help="open WatchAlerts streams; more get RESOURCE_EXHAUSTED"
+        " (DEPSCREEN_MAX_WATCHERS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-manifest-streams",
+        type=at_least_one,
+        default=_env(env, "max-manifest-streams", str(d.max_manifest_streams)),
+        metavar="N",
+        help="open ScreenManifest streams; more get RESOURCE_EXHAUSTED"
+        " (DEPSCREEN_MAX_MANIFEST_STREAMS; default %(default)s)",
     )
     parser.add_argument(
         "--grace-seconds",
@@ -123,6 +143,8 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         rules=Path(args.rules),
         checkpoints=tuple(c.strip() for c in args.checkpoints.split(",") if c.strip()),
         workers=args.workers,
+        max_watchers=args.max_watchers,
+        max_manifest_streams=args.max_manifest_streams,
         grace_seconds=args.grace_seconds,
         key_file=args.key_file,
         processes=args.processes,
@@ -142,6 +164,10 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         ",".join(config.checkpoints),
         "--workers",
         str(config.workers),
+        "--max-watchers",
+        str(config.max_watchers),
+        "--max-manifest-streams",
+        str(config.max_manifest_streams),
         "--grace-seconds",
         repr(config.grace_seconds),
         "--key-file",

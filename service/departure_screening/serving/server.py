@@ -30,6 +30,9 @@ from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScreeningService"].full_name
+# Short calls beyond the free threads wait for one, up to this many per short-call
+# thread; past that (with every stream slot taken too) a call gets RESOURCE_EXHAUSTED.
+QUEUED_PER_WORKER = 4
 # Seconds between store checks that drive the health status.
 HEALTH_CHECK_INTERVAL = 1.0
 
@@ -60,11 +63,17 @@ class RunningServer:
 def serve(app: App, *, worker: bool = False) -> RunningServer:
     """Start serving; ``worker`` for one of several processes sharing the port."""
     config = app.config
+    # Every open stream holds a thread for its whole life: the pool has one for each
+    # stream slot (the servicer refuses streams past them) and ``workers`` more, so
+    # watchers and manifests never take the threads that short calls need.
+    threads = config.workers + config.max_watchers + config.max_manifest_streams
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="grpc"),
+        # Threads are started as calls need them, so idle slots cost nothing.
+        futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc"),
         # Off for a single process, so a second server on the same port fails to start
         # instead of silently taking half the connections.
         options=[("grpc.so_reuseport", 1 if worker else 0)],
+        maximum_concurrent_rpcs=threads + QUEUED_PER_WORKER * config.workers,
     )
     pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
     health_servicer = health.HealthServicer()
