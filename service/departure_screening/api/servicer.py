@@ -226,41 +226,61 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
 
 
 _END = object()
+# How long the reader waits for room before it looks again whether the stream ended.
+_READER_POLL_SECONDS = 0.5
 
 
 def read_ahead(requests: Iterator[R], most: int) -> Iterator[list[R]]:
-    """Chunks of what has already arrived: never waits for a full chunk."""
-    arrived: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    """Chunks of what has already arrived: never waits for a full chunk.
+
+    At most ``most`` requests wait to be screened: the reader stops reading when
+    they are there, so gRPC stops taking the stream's messages and HTTP/2 flow
+    control holds back a sender faster than the screening.
+    """
+    arrived: queue.Queue[Any] = queue.Queue(maxsize=most)
+    done = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not done.is_set():
+            try:
+                arrived.put(item, timeout=_READER_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def pump() -> None:
         try:
             for request in requests:
-                arrived.put(request)
+                if not put(request):
+                    return  # the stream ended early (an error): read no more
         except Exception as error:  # the client went away: end the chunks too
-            arrived.put(error)
-        arrived.put(_END)
+            put(error)
+        put(_END)
 
     threading.Thread(target=pump, daemon=True, name="manifest-reader").start()
-    while True:
-        first = arrived.get()
-        if first is _END:
-            return
-        if isinstance(first, Exception):
-            raise first
-        chunk = [first]
-        ended = False
-        while len(chunk) < most:
-            try:
-                item = arrived.get_nowait()
-            except queue.Empty:
-                break
-            if item is _END:
-                ended = True
-                break
-            if isinstance(item, Exception):
-                arrived.put(item)
-                break
-            chunk.append(item)
-        yield chunk
-        if ended:
-            return
+    try:
+        while True:
+            first = arrived.get()
+            if first is _END:
+                return
+            if isinstance(first, Exception):
+                raise first
+            chunk = [first]
+            last: Any = None  # _END or an error, after this chunk
+            while len(chunk) < most:
+                try:
+                    item = arrived.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _END or isinstance(item, Exception):
+                    last = item
+                    break
+                chunk.append(item)
+            yield chunk
+            if isinstance(last, Exception):
+                raise last
+            if last is _END:
+                return
+    finally:
+        done.set()

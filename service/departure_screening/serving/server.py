@@ -22,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from departure_screening.api.validation import MAX_REQUEST_BYTES
 from departure_screening.serving.app import App
 from departure_screening.serving.config import split_host_port
 from departure_screening.v1 import screening_pb2 as pb
@@ -72,7 +73,14 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
         futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc"),
         # Off for a single process, so a second server on the same port fails to start
         # instead of silently taking half the connections.
-        options=[("grpc.so_reuseport", 1 if worker else 0)],
+        options=[
+            ("grpc.so_reuseport", 1 if worker else 0),
+            ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+            # The receive window stays at HTTP/2's 64 KiB per stream instead of growing
+            # with the measured bandwidth: with the manifest's bounded read-ahead, a
+            # fast sender is held back after about a window's worth of requests.
+            ("grpc.http2.bdp_probe", 0),
+        ],
         maximum_concurrent_rpcs=threads + QUEUED_PER_WORKER * config.workers,
     )
     pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
