@@ -24,6 +24,7 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         max_watchers=9,
         max_manifest_streams=4,
         grace_seconds=2.5,
+        drain_seconds=0.5,
         key_file=str(tmp_path / "k"),
         processes=3,
     )

@@ -138,6 +138,9 @@ def start_service(workdir: Path, processes: int = 1, store: str | None = None) -
             store,
             "--processes",
             str(processes),
+            # No load balancer to tell: stop without the drain delay.
+            "--drain-seconds",
+            "0",
         ],
         stdout=subprocess.DEVNULL,
         stderr=(workdir / "service.log").open("wb"),

@@ -26,6 +26,7 @@ class ServeConfig:
     max_watchers: int = DEFAULT_MAX_WATCHERS
     max_manifest_streams: int = DEFAULT_MAX_MANIFEST_STREAMS
     grace_seconds: float = 5.0
+    drain_seconds: float = 5.0  # NOT_SERVING but still serving, before the grace period
     key_file: str = ""
     processes: int = 1
 
@@ -103,6 +104,13 @@ def add_serve_arguments(
         help="time for in-flight calls at shutdown (DEPSCREEN_GRACE_SECONDS)",
     )
     parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=float(_env(env, "drain-seconds", str(d.drain_seconds))),
+        help="at shutdown, time NOT_SERVING but still answering, so load balancers"
+        " notice, before the grace period (DEPSCREEN_DRAIN_SECONDS; default %(default)s)",
+    )
+    parser.add_argument(
         "--key-file",
         default=_env(env, "key-file", d.key_file),
         metavar="PATH",
@@ -146,6 +154,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         max_watchers=args.max_watchers,
         max_manifest_streams=args.max_manifest_streams,
         grace_seconds=args.grace_seconds,
+        drain_seconds=args.drain_seconds,
         key_file=args.key_file,
         processes=args.processes,
     )
@@ -170,6 +179,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         str(config.max_manifest_streams),
         "--grace-seconds",
         repr(config.grace_seconds),
+        "--drain-seconds",
+        repr(config.drain_seconds),
         "--key-file",
         config.key_file,
         "--processes",

@@ -1,8 +1,13 @@
 """The gRPC server: the screening service, health, reflection and /metrics.
 
-Health is SERVING for "" and the service name once rules and store are ready.
-Shutdown marks NOT_SERVING first (load balancers stop sending), then stops with
-a grace period so calls in flight finish.
+Health is SERVING for "" and the service name while rules and store are ready:
+a store that cannot be reached, at start or later, makes it NOT_SERVING until
+the store is back (checked every HEALTH_CHECK_INTERVAL seconds).
+
+``RunningServer.stop`` shuts down in three steps: health becomes NOT_SERVING for
+good; for ``drain_seconds`` the server still takes and answers calls while load
+balancers and clients' health checks notice and send elsewhere; then it stops
+taking calls and gives those in flight ``grace_seconds`` to finish.
 
 A worker of ``depscreen serve --processes N`` (see supervisor.py) binds the same
 port as its siblings with SO_REUSEPORT, so the kernel spreads connections over
@@ -48,10 +53,16 @@ class RunningServer:
     _metrics_http: Any  # None in a worker
     _stop_watch: threading.Event
 
-    def stop(self, grace: float | None = None) -> None:
+    def stop(self, grace: float | None = None, drain: float | None = None) -> None:
+        """NOT_SERVING, serve on for ``drain`` seconds, then stop with ``grace``."""
         grace = self.app.config.grace_seconds if grace is None else grace
+        drain = self.app.config.drain_seconds if drain is None else drain
         self._stop_watch.set()
+        # NOT_SERVING for every service, and no later change back.
         self.health.enter_graceful_shutdown()
+        if drain > 0:
+            log.info("NOT_SERVING; draining for %g s before stopping", drain)
+            threading.Event().wait(drain)
         self.grpc_server.stop(grace).wait()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
@@ -104,9 +115,13 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
         _metrics_http=metrics_http,
         _stop_watch=stop_watch,
     )
-    _set_health(health_servicer, app.store_ok())
+    ok = app.store_ok()
+    _set_health(health_servicer, ok)
     threading.Thread(
-        target=_watch_store, args=(app, health_servicer, stop_watch), daemon=True, name="health"
+        target=_watch_store,
+        args=(app, health_servicer, stop_watch, ok),
+        daemon=True,
+        name="health",
     ).start()
     if worker:
         log.info("serving %s on port %d, ruleset %s", SERVICE_NAME, port, app.ruleset.version)
@@ -135,9 +150,13 @@ def _set_health(servicer: health.HealthServicer, ok: bool) -> None:
         servicer.set(name, status)
 
 
-def _watch_store(app: App, servicer: health.HealthServicer, stop: threading.Event) -> None:
-    """NOT_SERVING while the store is unreachable; SERVING again when it is back."""
-    last = True
+def _watch_store(
+    app: App, servicer: health.HealthServicer, stop: threading.Event, last: bool
+) -> None:
+    """NOT_SERVING while the store is unreachable; SERVING again when it is back.
+
+    ``last`` is the status set at start, which may already be NOT_SERVING.
+    """
     while not stop.wait(HEALTH_CHECK_INTERVAL):
         ok = app.store_ok()
         if ok != last and not stop.is_set():

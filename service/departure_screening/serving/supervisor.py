@@ -48,7 +48,7 @@ EXIT_SETTINGS = 2  # the settings cannot work; restarting will not help
 EXIT_WORKER_DIED = 1
 # How often the supervisor looks at its workers and the readiness pipe.
 POLL_SECONDS = 0.1
-# Beyond the grace period, time a worker gets to stop before it is killed.
+# Beyond the drain and grace periods, time a worker gets to stop before it is killed.
 STOP_MARGIN_SECONDS = 5.0
 # From <linux/prctl.h>.
 PR_SET_PDEATHSIG = 1
@@ -131,7 +131,8 @@ def _run(config: ServeConfig, multiproc_dir: str, stop: threading.Event) -> int:
         ready.close_write_end()
         return _watch(config, workers, ready, stop, metrics_http.server_port)
     finally:
-        _stop_workers(workers, config.grace_seconds + STOP_MARGIN_SECONDS, multiproc_dir)
+        stop_within = config.drain_seconds + config.grace_seconds + STOP_MARGIN_SECONDS
+        _stop_workers(workers, stop_within, multiproc_dir)
         ready.close()
         metrics_http.shutdown()
 
