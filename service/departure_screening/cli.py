@@ -16,7 +16,7 @@ from rich.console import Console
 
 from departure_screening import __version__
 from departure_screening.screening.ruleset import RulesetError, default_rules_dir, load_ruleset
-from departure_screening.serving.config import add_serve_arguments, serve_config
+from departure_screening.serving.config import add_serve_arguments, redact, serve_config
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # With several processes, each log line says which one wrote it.
@@ -41,7 +41,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         app = build_app(config)
     except (RulesetError, ValueError, StoreUnavailable, SchemaError) as exc:
         # A bad ruleset, store URL or key, or an unreachable store: say so and stop.
-        print(f"depscreen serve: {exc}", file=sys.stderr)
+        print(f"depscreen serve: {redact(str(exc), config.store)}", file=sys.stderr)
         return 2
     if config.processes > 1:
         from departure_screening.serving.supervisor import supervise

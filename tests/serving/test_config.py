@@ -11,6 +11,7 @@ from departure_screening.serving.config import (
     add_serve_arguments,
     serve_arguments,
     serve_config,
+    serve_environment,
 )
 
 
@@ -35,5 +36,5 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         if f.name != "metrics_listen":
             assert getattr(config, f.name) != getattr(default, f.name), f.name
     parser = argparse.ArgumentParser()
-    add_serve_arguments(parser, environ={})
+    add_serve_arguments(parser, environ=serve_environment(config))
     assert serve_config(parser.parse_args(serve_arguments(config))) == config

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from departure_screening.api.limits import DEFAULT_MAX_MANIFEST_STREAMS, DEFAULT_MAX_WATCHERS
 from departure_screening.screening.ruleset import default_rules_dir
@@ -161,12 +162,14 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
 
 
 def serve_arguments(config: ServeConfig) -> list[str]:
-    """The flags that give ``config`` back through ``serve_config``, /metrics aside."""
+    """The flags that, with ``serve_environment``, give ``config`` back, /metrics aside.
+
+    The store URL is not among them: it may hold a password, and a command line is
+    visible to every user of the host (``ps``, /proc/PID/cmdline).
+    """
     return [
         "--listen",
         config.listen,
-        "--store",
-        config.store,
         "--rules",
         str(config.rules),
         "--checkpoints",
@@ -186,6 +189,17 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         "--processes",
         str(config.processes),
     ]
+
+
+def serve_environment(config: ServeConfig) -> dict[str, str]:
+    """The settings passed in the environment, which only the same user can read."""
+    return {"DEPSCREEN_STORE": config.store}
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` with the password of ``url``, wherever it appears, masked."""
+    password = urlsplit(url).password if "://" in url else None
+    return text.replace(password, "***") if password else text
 
 
 def split_host_port(address: str) -> tuple[str, int]:

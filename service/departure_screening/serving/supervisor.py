@@ -39,7 +39,12 @@ from prometheus_client import start_http_server
 from prometheus_client.multiprocess import mark_process_dead
 
 from departure_screening.metrics import MULTIPROC_DIR_ENV, supervisor_registry
-from departure_screening.serving.config import ServeConfig, serve_arguments, split_host_port
+from departure_screening.serving.config import (
+    ServeConfig,
+    serve_arguments,
+    serve_environment,
+    split_host_port,
+)
 from departure_screening.store.factory import MEMORY, parse_store_url
 
 log = logging.getLogger(__name__)
@@ -154,8 +159,9 @@ def _start_worker(
     return subprocess.Popen(
         command,
         # prometheus_client picks multiprocess mode when it is imported: this must be
-        # in the environment the worker starts with.
-        env={**os.environ, MULTIPROC_DIR_ENV: multiproc_dir},
+        # in the environment the worker starts with. The store URL comes this way too,
+        # never on the command line, which every user of the host can read.
+        env={**os.environ, **serve_environment(config), MULTIPROC_DIR_ENV: multiproc_dir},
         pass_fds=(ready_fd,),
         # Its own process group: a terminal's Ctrl-C reaches the supervisor only, which
         # then stops the workers in order.
