@@ -26,6 +26,9 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         max_manifest_streams=4,
         grace_seconds=2.5,
         drain_seconds=0.5,
+        log_format="json",
+        max_connection_age_seconds=60.0,
+        max_connection_age_grace_seconds=2.0,
         key_file=str(tmp_path / "k"),
         processes=3,
     )

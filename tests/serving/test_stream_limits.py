@@ -53,7 +53,10 @@ def test_screen_completes_with_200_watchers_and_20_manifests_open(
     server: InProcessServer,
 ) -> None:
     # Several connections, as many consoles and manifest feeds would have.
-    channels = [grpc.insecure_channel(server.target) for _ in range(10)]
+    channels = [
+        grpc.insecure_channel(server.target, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(10)
+    ]
     stubs = [pb_grpc.ScreeningServiceStub(c) for c in channels]
     watchers = [open_watcher(stubs[i % len(stubs)]) for i in range(200)]
     manifests = [OpenManifest(stubs[i % len(stubs)]) for i in range(20)]

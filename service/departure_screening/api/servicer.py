@@ -14,6 +14,7 @@ from grpc_status import rpc_status
 
 from departure_screening import domain
 from departure_screening.api import convert, validation
+from departure_screening.api.access_log import log_rpc
 from departure_screening.api.limits import Slots, StreamLimits
 from departure_screening.api.status import code_name, status_for
 from departure_screening.errors import InvalidArgument, ScreeningError, StoreUnavailable
@@ -48,19 +49,34 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
 
     # -- helpers -------------------------------------------------------------
 
-    def _unary(self, method: str, context: grpc.ServicerContext, call: Callable[[], R]) -> R:
-        """Run ``call``; count the outcome; turn a domain error into its status."""
+    def _unary(
+        self,
+        method: str,
+        context: grpc.ServicerContext,
+        call: Callable[[], R],
+        request_id: str = "",
+        assessment_id: str = "",
+    ) -> R:
+        """Run ``call``; count and log the outcome; turn a domain error into its status."""
+        started = time.perf_counter()
+        code = "INTERNAL"
         try:
             result = call()
+            code = "OK"
         except ScreeningError as error:
+            code = code_name(status_for(error).code)
             self._abort(method, context, error)
             raise  # _abort raises; this is for type checkers
         except Exception:
             log.exception("%s failed", method)
-            self._count(method, "INTERNAL")
+            self._count(method, code)
             context.abort(grpc.StatusCode.INTERNAL, "internal error")
             raise
-        self._count(method, "OK")
+        finally:
+            if code == "OK" and isinstance(result, pb.ScreenResponse):
+                assessment_id = result.assessment.assessment_id
+            log_rpc(method, code, started, request_id, assessment_id)
+        self._count(method, code)
         return result
 
     def _abort(self, method: str, context: grpc.ServicerContext, error: ScreeningError) -> None:
@@ -126,7 +142,10 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
 
     def Screen(self, request: pb.ScreenRequest, context: grpc.ServicerContext) -> pb.ScreenResponse:
         return self._unary(
-            "Screen", context, lambda: pb.ScreenResponse(assessment=self._screen_one(request))
+            "Screen",
+            context,
+            lambda: pb.ScreenResponse(assessment=self._screen_one(request)),
+            request_id=request.screening.request_id,
         )
 
     def ScreenManifest(
@@ -138,15 +157,21 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         (up to a chunk) is screened in one transaction, so a burst costs a few
         durable commits rather than one per traveller.
         """
+        started = time.perf_counter()
         with self._manifest_slots.held() as got:
             if not got:
+                log_rpc("ScreenManifest", "RESOURCE_EXHAUSTED", started)
                 self._refuse_busy("ScreenManifest", context, self._manifest_slots)
-            yield from self._manifest(requests, context)
+            yield from self._manifest(requests, context, started)
 
     def _manifest(
-        self, requests: Iterator[pb.ScreenManifestRequest], context: grpc.ServicerContext
+        self,
+        requests: Iterator[pb.ScreenManifestRequest],
+        context: grpc.ServicerContext,
+        started: float,
     ) -> Iterator[pb.ScreenManifestResponse]:
         code = "OK"
+        items = 0
         try:
             for chunk in read_ahead(requests, MANIFEST_CHUNK):
                 try:
@@ -155,6 +180,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                     # Without a store nothing later can succeed either: end the stream.
                     code = "UNAVAILABLE"
                     context.abort_with_status(rpc_status.to_status(status_for(error)))
+                items += len(responses)
                 yield from responses
         except Exception:
             if code == "OK":
@@ -162,6 +188,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             raise
         finally:
             self._count("ScreenManifest", code)
+            log_rpc("ScreenManifest", code, started, items=items)
 
     def RecordDecision(
         self, request: pb.RecordDecisionRequest, context: grpc.ServicerContext
@@ -173,7 +200,14 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             record = self._screener.record_decision(convert.decision_from_pb(request, utc_now()))
             return pb.RecordDecisionResponse(decision=convert.decision_to_pb(record))
 
-        return self._unary("RecordDecision", context, call)
+        return self._unary(
+            "RecordDecision",
+            context,
+            call,
+            # The field is newer than some clients' generated code.
+            request_id=getattr(request, "request_id", ""),
+            assessment_id=request.assessment_id,
+        )
 
     def GetAssessment(
         self, request: pb.GetAssessmentRequest, context: grpc.ServicerContext
@@ -188,7 +222,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                 decisions=[convert.decision_to_pb(d) for d in decisions],
             )
 
-        return self._unary("GetAssessment", context, call)
+        return self._unary("GetAssessment", context, call, assessment_id=request.assessment_id)
 
     def ListIndicators(
         self, request: pb.ListIndicatorsRequest, context: grpc.ServicerContext
@@ -200,13 +234,19 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
     def WatchAlerts(
         self, request: pb.WatchAlertsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.WatchAlertsResponse]:
+        started = time.perf_counter()
         violations = validation.watch_violations(request, self._checkpoints)
         if violations:
+            log_rpc("WatchAlerts", "INVALID_ARGUMENT", started)
             self._abort("WatchAlerts", context, InvalidArgument(violations))
         with self._watch_slots.held() as got:
             if not got:
+                log_rpc("WatchAlerts", "RESOURCE_EXHAUSTED", started)
                 self._refuse_busy("WatchAlerts", context, self._watch_slots)
-            yield from self._watch(request, context)
+            try:
+                yield from self._watch(request, context)
+            finally:
+                log_rpc("WatchAlerts", "CANCELLED", started)
 
     def _watch(
         self, request: pb.WatchAlertsRequest, context: grpc.ServicerContext

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from departure_screening.api.limits import DEFAULT_MAX_MANIFEST_STREAMS, DEFAULT_MAX_WATCHERS
 from departure_screening.screening.ruleset import default_rules_dir
+from departure_screening.serving.logs import FORMATS, TEXT
 
 DEFAULT_CHECKPOINTS = ("CGK", "SUB", "KNO", "DPS", "BTH", "YIA", "UPG", "ENTIKONG")
 DEFAULT_STORE = "sqlite:///./var/depscreen.db"
@@ -30,6 +31,10 @@ class ServeConfig:
     drain_seconds: float = 5.0  # NOT_SERVING but still serving, before the grace period
     key_file: str = ""
     processes: int = 1
+    log_format: str = TEXT  # or JSON: one object per line
+    # gRPC server options (documented in the README); see server_options() in server.py.
+    max_connection_age_seconds: float = 300.0
+    max_connection_age_grace_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if self.processes < 1:
@@ -126,6 +131,30 @@ def add_serve_arguments(
         metavar="N",
         help="server processes sharing the gRPC port (DEPSCREEN_PROCESSES; default %(default)s)",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=_env(env, "log-format", d.log_format),
+        help="log lines as text or one JSON object each (DEPSCREEN_LOG_FORMAT; default text)",
+    )
+    parser.add_argument(
+        "--max-connection-age-seconds",
+        type=float,
+        default=float(_env(env, "max-connection-age-seconds", str(d.max_connection_age_seconds))),
+        metavar="S",
+        help="a client connection is closed after this long (plus a grace period), so clients"
+        " rebalance over processes and replicas (DEPSCREEN_MAX_CONNECTION_AGE_SECONDS)",
+    )
+    parser.add_argument(
+        "--max-connection-age-grace-seconds",
+        type=float,
+        default=float(
+            _env(env, "max-connection-age-grace-seconds", str(d.max_connection_age_grace_seconds))
+        ),
+        metavar="S",
+        help="time calls in flight get to finish on a connection closed for its age"
+        " (DEPSCREEN_MAX_CONNECTION_AGE_GRACE_SECONDS)",
+    )
     # Set by the supervisor on the processes it starts (see supervisor.py), never by hand.
     parser.add_argument(
         "--worker-of-supervisor", type=int, default=0, metavar="PID", help=argparse.SUPPRESS
@@ -158,6 +187,9 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         drain_seconds=args.drain_seconds,
         key_file=args.key_file,
         processes=args.processes,
+        log_format=args.log_format,
+        max_connection_age_seconds=args.max_connection_age_seconds,
+        max_connection_age_grace_seconds=args.max_connection_age_grace_seconds,
     )
 
 
@@ -188,6 +220,12 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         config.key_file,
         "--processes",
         str(config.processes),
+        "--log-format",
+        config.log_format,
+        "--max-connection-age-seconds",
+        repr(config.max_connection_age_seconds),
+        "--max-connection-age-grace-seconds",
+        repr(config.max_connection_age_grace_seconds),
     ]
 
 

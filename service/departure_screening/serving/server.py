@@ -29,7 +29,7 @@ from prometheus_client import start_http_server
 
 from departure_screening.api.validation import MAX_REQUEST_BYTES
 from departure_screening.serving.app import App
-from departure_screening.serving.config import split_host_port
+from departure_screening.serving.config import ServeConfig, split_host_port
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -39,6 +39,8 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScreeningService"].full_name
 # Short calls beyond the free threads wait for one, up to this many per short-call
 # thread; past that (with every stream slot taken too) a call gets RESOURCE_EXHAUSTED.
 QUEUED_PER_WORKER = 4
+# HTTP/2 streams (calls) open at once on one client connection.
+MAX_STREAMS_PER_CONNECTION = 100
 # Seconds between store checks that drive the health status.
 HEALTH_CHECK_INTERVAL = 1.0
 
@@ -82,16 +84,7 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
     server = grpc.server(
         # Threads are started as calls need them, so idle slots cost nothing.
         futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc"),
-        # Off for a single process, so a second server on the same port fails to start
-        # instead of silently taking half the connections.
-        options=[
-            ("grpc.so_reuseport", 1 if worker else 0),
-            ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
-            # The receive window stays at HTTP/2's 64 KiB per stream instead of growing
-            # with the measured bandwidth: with the manifest's bounded read-ahead, a
-            # fast sender is held back after about a window's worth of requests.
-            ("grpc.http2.bdp_probe", 0),
-        ],
+        options=server_options(config, worker),
         maximum_concurrent_rpcs=threads + QUEUED_PER_WORKER * config.workers,
     )
     pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
@@ -134,6 +127,40 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
             app.ruleset.version,
         )
     return running
+
+
+def server_options(config: ServeConfig, worker: bool) -> list[tuple[str, int]]:
+    """gRPC's channel arguments for the server, each chosen on purpose (see the README)."""
+    return [
+        # Off for a single process, so a second server on the same port fails to start
+        # instead of silently taking half the connections.
+        ("grpc.so_reuseport", 1 if worker else 0),
+        ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+        # The receive window stays at HTTP/2's 64 KiB per stream instead of growing
+        # with the measured bandwidth: with the manifest's bounded read-ahead, a
+        # fast sender is held back after about a window's worth of requests.
+        ("grpc.http2.bdp_probe", 0),
+        # Connections are closed after a while (gRPC adds ±10 % jitter), so that
+        # clients reconnect and spread over processes and replicas that started
+        # after them; calls in flight get the grace period, and a console's
+        # WatchAlerts resumes with after_alert_id.
+        ("grpc.max_connection_age_ms", _ms(config.max_connection_age_seconds)),
+        ("grpc.max_connection_age_grace_ms", _ms(config.max_connection_age_grace_seconds)),
+        # Dead peers are found: a ping after 60 s without traffic, 20 s to answer.
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        # Clients may keep an idle connection alive with pings (a console between
+        # alerts), but not more often than every 10 s; two pings too early close it.
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_ping_strikes", 2),
+        # Calls at once on one connection; a client needing more opens another.
+        ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
+    ]
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def _start_metrics_http(app: App) -> Any:
