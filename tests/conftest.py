@@ -17,6 +17,9 @@ from support.postgres import PostgresCluster, PostgresUnavailable, create_databa
 from support.servers import ServerProcess, metrics_text
 
 ROOT = Path(__file__).resolve().parent.parent
+# Servers started by tests stop without the production drain delay (nothing balances
+# load in front of them); a test of the drain sets its own.
+os.environ.setdefault("DEPSCREEN_DRAIN_SECONDS", "0")
 
 # Properties are about what is accepted, not how fast: on a shared 2-core machine a
 # first example that imports or starts something can take longer than any deadline.
@@ -47,6 +50,7 @@ class InProcessServer:
 
 
 def start_in_process(store: str = "memory:", **config: object) -> InProcessServer:
+    config.setdefault("drain_seconds", 0.0)
     app = build_app(
         ServeConfig(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", store=store, **config)  # type: ignore[arg-type]
     )

@@ -18,16 +18,13 @@ from departure_screening import __version__
 from departure_screening.rules_commands import add_rules_lifecycle_parsers
 from departure_screening.screening.bundle import BundleError, load_rules, ruleset_directory
 from departure_screening.screening.ruleset import RulesetError, default_rules_dir, load_ruleset
-from departure_screening.serving.config import add_serve_arguments, serve_config
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# With several processes, each log line says which one wrote it.
-LOG_FORMAT_PID = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
+from departure_screening.serving.config import add_serve_arguments, redact, serve_config
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from departure_screening.errors import StoreUnavailable
     from departure_screening.serving.app import build_app, rules_trust
+    from departure_screening.serving.logs import configure_logging
     from departure_screening.serving.reload import RulesReloader
     from departure_screening.serving.server import serve
     from departure_screening.store.sqlbase import SchemaError
@@ -43,12 +40,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
         follow_supervisor(args.worker_of_supervisor)
     several = worker or config.processes > 1
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT_PID if several else LOG_FORMAT)
+    configure_logging(config.log_format, several_processes=several)
     try:
         app = build_app(config)
     except (RulesetError, ValueError, StoreUnavailable, SchemaError) as exc:
         # A bad ruleset, store URL or key, or an unreachable store: say so and stop.
-        print(f"depscreen serve: {exc}", file=sys.stderr)
+        print(f"depscreen serve: {redact(str(exc), config.store)}", file=sys.stderr)
         return 2
     if config.processes > 1:
         from departure_screening.serving.supervisor import supervise

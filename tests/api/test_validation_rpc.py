@@ -156,7 +156,7 @@ def valid_screenings(draw: st.DrawFn) -> pb.Screening:
             disnaker_recommendation_number=draw(st.sampled_from(["", "DN-1"])),
             bp2mi_registration_number=draw(st.sampled_from(["", "BP-1"])),
         ),
-        observations=draw(st.lists(st.integers(1, 4), max_size=4)),
+        observations=draw(st.lists(st.integers(1, 4), max_size=4, unique=True)),
     )
 
 

@@ -61,6 +61,9 @@ def test_bench_reports_every_figure_as_json() -> None:
     )
     assert 0 < figures["latency_ms"]["p50"] <= figures["latency_ms"]["p99"]
     assert figures["latency_ms"]["rate"] == 50
+    streams = figures["streams"]
+    assert streams["watchers"] == 200 and streams["manifest_streams"] == 20
+    assert streams["p99_ms_without"] > 0 and streams["p99_ms_with"] > 0
     assert figures["memory"]["screenings"] == 1000 and figures["memory"]["rss_start_mb"] > 0
     assert figures["replay"]["screenings"] == 500 and figures["replay"]["seconds"] > 0
     assert figures["replay"]["streams"] >= 1
@@ -78,6 +81,7 @@ def test_bench_reports_every_figure_as_json() -> None:
         "stream.ratio_durable",
         "replay.ratio_durable",
         "latency_ms.p99",
+        "streams.p99_ms_with",
         "memory.growth_pct",
     }
 

@@ -12,6 +12,7 @@ from departure_screening.serving.config import (
     add_serve_arguments,
     serve_arguments,
     serve_config,
+    serve_environment,
 )
 
 
@@ -22,7 +23,13 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         rules=tmp_path / "rules",
         checkpoints=("CGK", "DPS"),
         workers=7,
+        max_watchers=9,
+        max_manifest_streams=4,
         grace_seconds=2.5,
+        drain_seconds=0.5,
+        log_format="json",
+        max_connection_age_seconds=60.0,
+        max_connection_age_grace_seconds=2.0,
         key_file=str(tmp_path / "k"),
         processes=3,
         rules_keys=str(tmp_path / "keys"),
@@ -40,7 +47,6 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
             probe_listen="127.0.0.1:6002",
             insecure=True,
         ),
-        max_connection_age=300.0,
     )
     # Every setting but /metrics (the supervisor serves it) differs from the default,
     # so a flag left out would show.
@@ -51,11 +57,11 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
     for f in dataclasses.fields(AccessSettings):
         assert getattr(config.access, f.name) != getattr(default.access, f.name), f.name
     parser = argparse.ArgumentParser()
-    add_serve_arguments(parser, environ={})
+    add_serve_arguments(parser, environ=serve_environment(config))
     assert serve_config(parser.parse_args(serve_arguments(config))) == config
 
 
 def test_max_connection_age_from_the_environment() -> None:
     parser = argparse.ArgumentParser()
-    add_serve_arguments(parser, environ={"DEPSCREEN_MAX_CONNECTION_AGE": "300"})
-    assert serve_config(parser.parse_args([])).max_connection_age == 300.0
+    add_serve_arguments(parser, environ={"DEPSCREEN_MAX_CONNECTION_AGE_SECONDS": "600"})
+    assert serve_config(parser.parse_args([])).max_connection_age_seconds == 600.0

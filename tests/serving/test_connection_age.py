@@ -1,4 +1,4 @@
-"""--max-connection-age: the server closes aged connections (GOAWAY), clients reconnect."""
+"""--max-connection-age-seconds: the server closes aged connections (GOAWAY), clients reconnect."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
 def test_aged_connection_is_closed_and_the_client_reconnects() -> None:
-    server = start_in_process(max_connection_age=0.5, grace_seconds=0.5)
+    server = start_in_process(max_connection_age_seconds=0.5, max_connection_age_grace_seconds=0.5)
     states: list[grpc.ChannelConnectivity] = []
     idle_after_ready = threading.Event()
 

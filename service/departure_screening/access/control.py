@@ -24,8 +24,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TRUST_DOMAIN = "imigrasi.go.id"
 DEFAULT_PROBE_LISTEN = "127.0.0.1:50052"
-# New connections pick up rotated certificates; calls in flight on an old one go on.
-MAX_CONNECTION_AGE_MS = 60 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,6 @@ class AccessControl:
 
     credentials: Any
     interceptor: AccessInterceptor | None
-    server_options: tuple[tuple[str, int], ...]
 
 
 def is_loopback(listen: str) -> bool:
@@ -122,7 +119,7 @@ def build_access(
             log.warning(
                 "serving plaintext on %s (--insecure): no identities, every call allowed", listen
             )
-        return AccessControl(None, None, ())
+        return AccessControl(None, None)
     credentials = server_credentials(
         TlsFiles(Path(settings.tls_cert), Path(settings.tls_key), Path(settings.tls_client_ca)),
         reloaded,
@@ -138,6 +135,6 @@ def build_access(
         find_scope=find_scope,
         metrics=metrics,
     )
-    return AccessControl(
-        credentials, interceptor, (("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),)
-    )
+    # Rotated certificates reach long-lived clients through the server's maximum
+    # connection age (serving.server.server_options): each reconnection handshakes anew.
+    return AccessControl(credentials, interceptor)

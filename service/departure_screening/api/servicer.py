@@ -14,7 +14,9 @@ from grpc_status import rpc_status
 
 from departure_screening import domain
 from departure_screening.api import convert, validation
+from departure_screening.api.access_log import log_rpc
 from departure_screening.api.caller import current_principal
+from departure_screening.api.limits import Slots, StreamLimits
 from departure_screening.api.status import code_name, status_for
 from departure_screening.errors import (
     InvalidArgument,
@@ -42,26 +44,45 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         screener: Screener,
         checkpoints: Collection[str],
         metrics: Metrics,
+        limits: StreamLimits | None = None,
     ) -> None:
         self._screener = screener
         self._checkpoints = frozenset(checkpoints)
         self._metrics = metrics
+        limits = limits or StreamLimits()
+        self._watch_slots = Slots(limits.watchers)
+        self._manifest_slots = Slots(limits.manifest_streams)
 
     # -- helpers -------------------------------------------------------------
 
-    def _unary(self, method: str, context: grpc.ServicerContext, call: Callable[[], R]) -> R:
-        """Run ``call``; count the outcome; turn a domain error into its status."""
+    def _unary(
+        self,
+        method: str,
+        context: grpc.ServicerContext,
+        call: Callable[[], R],
+        request_id: str = "",
+        assessment_id: str = "",
+    ) -> R:
+        """Run ``call``; count and log the outcome; turn a domain error into its status."""
+        started = time.perf_counter()
+        code = "INTERNAL"
         try:
             result = call()
+            code = "OK"
         except ScreeningError as error:
+            code = code_name(status_for(error).code)
             self._abort(method, context, error)
             raise  # _abort raises; this is for type checkers
         except Exception:
             log.exception("%s failed", method)
-            self._count(method, "INTERNAL")
+            self._count(method, code)
             context.abort(grpc.StatusCode.INTERNAL, "internal error")
             raise
-        self._count(method, "OK")
+        finally:
+            if code == "OK" and isinstance(result, pb.ScreenResponse):
+                assessment_id = result.assessment.assessment_id
+            log_rpc(method, code, started, request_id, assessment_id)
+        self._count(method, code)
         return result
 
     def _abort(self, method: str, context: grpc.ServicerContext, error: ScreeningError) -> None:
@@ -69,6 +90,14 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         status = status_for(error)
         self._count(method, code_name(status.code))
         context.abort_with_status(rpc_status.to_status(status))
+
+    def _refuse_busy(self, method: str, context: grpc.ServicerContext, slots: Slots) -> None:
+        """Every slot of ``method`` is taken: RESOURCE_EXHAUSTED now, never a wait."""
+        self._count(method, "RESOURCE_EXHAUSTED")
+        context.abort(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"{method}: all {slots.most} streams of this server are open; retry later",
+        )
 
     def _count(self, method: str, code: str) -> None:
         self._metrics.rpc_requests.labels(method, code).inc()
@@ -122,7 +151,10 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
 
     def Screen(self, request: pb.ScreenRequest, context: grpc.ServicerContext) -> pb.ScreenResponse:
         return self._unary(
-            "Screen", context, lambda: pb.ScreenResponse(assessment=self._screen_one(request))
+            "Screen",
+            context,
+            lambda: pb.ScreenResponse(assessment=self._screen_one(request)),
+            request_id=request.screening.request_id,
         )
 
     def ScreenManifest(
@@ -134,7 +166,21 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         (up to a chunk) is screened in one transaction, so a burst costs a few
         durable commits rather than one per traveller.
         """
+        started = time.perf_counter()
+        with self._manifest_slots.held() as got:
+            if not got:
+                log_rpc("ScreenManifest", "RESOURCE_EXHAUSTED", started)
+                self._refuse_busy("ScreenManifest", context, self._manifest_slots)
+            yield from self._manifest(requests, context, started)
+
+    def _manifest(
+        self,
+        requests: Iterator[pb.ScreenManifestRequest],
+        context: grpc.ServicerContext,
+        started: float,
+    ) -> Iterator[pb.ScreenManifestResponse]:
         code = "OK"
+        items = 0
         try:
             for chunk in read_ahead(requests, MANIFEST_CHUNK):
                 try:
@@ -143,6 +189,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                     # Without a store nothing later can succeed either: end the stream.
                     code = "UNAVAILABLE"
                     context.abort_with_status(rpc_status.to_status(status_for(error)))
+                items += len(responses)
                 yield from responses
         except Refused:
             code = ""  # refused at an item: counted by access control
@@ -152,8 +199,9 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                 code = "INTERNAL" if context.is_active() else "CANCELLED"
             raise
         finally:
-            if code:
+            if code:  # a refusal by access control is counted there
                 self._count("ScreenManifest", code)
+            log_rpc("ScreenManifest", code or "PERMISSION_DENIED", started, items=items)
 
     def RecordDecision(
         self, request: pb.RecordDecisionRequest, context: grpc.ServicerContext
@@ -167,7 +215,14 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             )
             return pb.RecordDecisionResponse(decision=convert.decision_to_pb(record))
 
-        return self._unary("RecordDecision", context, call)
+        return self._unary(
+            "RecordDecision",
+            context,
+            call,
+            # The field is newer than some clients' generated code.
+            request_id=getattr(request, "request_id", ""),
+            assessment_id=request.assessment_id,
+        )
 
     def GetAssessment(
         self, request: pb.GetAssessmentRequest, context: grpc.ServicerContext
@@ -182,7 +237,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                 decisions=[convert.decision_to_pb(d) for d in decisions],
             )
 
-        return self._unary("GetAssessment", context, call)
+        return self._unary("GetAssessment", context, call, assessment_id=request.assessment_id)
 
     def ListIndicators(
         self, request: pb.ListIndicatorsRequest, context: grpc.ServicerContext
@@ -194,9 +249,23 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
     def WatchAlerts(
         self, request: pb.WatchAlertsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.WatchAlertsResponse]:
+        started = time.perf_counter()
         violations = validation.watch_violations(request, self._checkpoints)
         if violations:
+            log_rpc("WatchAlerts", "INVALID_ARGUMENT", started)
             self._abort("WatchAlerts", context, InvalidArgument(violations))
+        with self._watch_slots.held() as got:
+            if not got:
+                log_rpc("WatchAlerts", "RESOURCE_EXHAUSTED", started)
+                self._refuse_busy("WatchAlerts", context, self._watch_slots)
+            try:
+                yield from self._watch(request, context)
+            finally:
+                log_rpc("WatchAlerts", "CANCELLED", started)
+
+    def _watch(
+        self, request: pb.WatchAlertsRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.WatchAlertsResponse]:
         mode = pb.Mode.Name(request.mode)
         hub = self._screener.store.alerts
         with hub.subscribe(request.checkpoint, mode) as alerts:
@@ -212,45 +281,61 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
 
 
 _END = object()
+# How long the reader waits for room before it looks again whether the stream ended.
+_READER_POLL_SECONDS = 0.5
 
 
 def read_ahead(requests: Iterator[R], most: int) -> Iterator[list[R]]:
-    """Chunks of what has already arrived: never waits for a full chunk."""
-    arrived: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    """Chunks of what has already arrived: never waits for a full chunk.
+
+    At most ``most`` requests wait to be screened: the reader stops reading when
+    they are there, so gRPC stops taking the stream's messages and HTTP/2 flow
+    control holds back a sender faster than the screening.
+    """
+    arrived: queue.Queue[Any] = queue.Queue(maxsize=most)
+    done = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not done.is_set():
+            try:
+                arrived.put(item, timeout=_READER_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def pump() -> None:
         try:
             for request in requests:
-                arrived.put(request)
+                if not put(request):
+                    return  # the stream ended early (an error): read no more
         except Exception as error:  # the client went away: end the chunks too
-            arrived.put(error)
-        arrived.put(_END)
+            put(error)
+        put(_END)
 
     threading.Thread(target=pump, daemon=True, name="manifest-reader").start()
-    while True:
-        first = arrived.get()
-        if first is _END:
-            return
-        if isinstance(first, Exception):
-            raise first
-        chunk = [first]
-        ended = False
-        failure: Exception | None = None
-        while len(chunk) < most:
-            try:
-                item = arrived.get_nowait()
-            except queue.Empty:
-                break
-            if item is _END:
-                ended = True
-                break
-            if isinstance(item, Exception):
-                # Raised after this chunk: the pump has already queued the end behind it.
-                failure = item
-                break
-            chunk.append(item)
-        yield chunk
-        if failure is not None:
-            raise failure
-        if ended:
-            return
+    try:
+        while True:
+            first = arrived.get()
+            if first is _END:
+                return
+            if isinstance(first, Exception):
+                raise first
+            chunk = [first]
+            last: Any = None  # _END or an error, after this chunk
+            while len(chunk) < most:
+                try:
+                    item = arrived.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _END or isinstance(item, Exception):
+                    last = item
+                    break
+                chunk.append(item)
+            yield chunk
+            if isinstance(last, Exception):
+                raise last
+            if last is _END:
+                return
+    finally:
+        done.set()

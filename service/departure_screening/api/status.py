@@ -21,9 +21,15 @@ _CODES: list[tuple[type[ScreeningError], int]] = [
 ]
 
 
+# What a caller learns of a store failure: the driver's own text names hosts, users
+# and databases, which are the operator's business (the server's log), not a caller's.
+STORE_UNAVAILABLE_MESSAGE = "the store is unavailable; try again later"
+
+
 def status_for(error: ScreeningError) -> status_pb2.Status:
     code = next((c for kind, c in _CODES if isinstance(error, kind)), code_pb2.INTERNAL)
-    status = status_pb2.Status(code=code, message=str(error))
+    message = STORE_UNAVAILABLE_MESSAGE if isinstance(error, StoreUnavailable) else str(error)
+    status = status_pb2.Status(code=code, message=message)
     if isinstance(error, InvalidArgument):
         detail = any_pb2.Any()
         detail.Pack(

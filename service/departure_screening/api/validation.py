@@ -1,8 +1,10 @@
 """Contract rules for every request field, checked on the proto messages.
 
 Each bad field gives exactly one violation, named by its dotted path
-(``screening.trip.destination_country``, ``screening.observations[2]``).
-Descriptions never repeat a personal number.
+(``screening.trip.destination_country``, ``screening.observations[2]``), and a
+response holds at most ``MAX_VIOLATIONS`` of them: a request made of thousands of
+bad items costs no more to refuse than one with a few. Descriptions never repeat
+a personal number.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ MAX_TOUR_LICENSE = 32
 MAX_DOCUMENT_NUMBER = 64
 MAX_NOTE = 500
 MAX_ASSESSMENT_ID = 64
+# Field violations in one response; the rest of a flood of bad items is left out.
+MAX_VIOLATIONS = 20
+# The largest request message the server accepts (grpc.max_receive_message_length);
+# a valid screening is under 2 KiB. A larger one is refused by gRPC's core with
+# RESOURCE_EXHAUSTED before any Python code reads it.
+MAX_REQUEST_BYTES = 64 * 1024
 
 _MODES = {pb.Mode.Value(m) for m in domain.MODES}
 _PURPOSES = {pb.Purpose.Value(p) for p in domain.PURPOSES}
@@ -40,8 +48,13 @@ class _Violations:
     def __init__(self) -> None:
         self.items: list[FieldViolation] = []
 
+    @property
+    def full(self) -> bool:
+        return len(self.items) >= MAX_VIOLATIONS
+
     def add(self, field: str, description: str) -> None:
-        self.items.append(FieldViolation(field, description))
+        if not self.full:
+            self.items.append(FieldViolation(field, description))
 
 
 def to_date(value: date_pb2.Date) -> dt.date | None:
@@ -129,9 +142,15 @@ def screening_violations(
             d.bp2mi_registration_number,
             MAX_DOCUMENT_NUMBER,
         )
+    seen: set[int] = set()
     for n, obs in enumerate(s.observations):
+        if v.full:  # a flood of repeats costs no more than MAX_VIOLATIONS of them
+            break
         if obs not in _OBSERVATIONS:
             v.add(f"screening.observations[{n}]", "not an Observation value")
+        elif obs in seen:
+            v.add(f"screening.observations[{n}]", "repeats an earlier observation")
+        seen.add(obs)
     return v.items
 
 

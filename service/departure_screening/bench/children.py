@@ -130,7 +130,9 @@ def start_service(workdir: Path, processes: int = 1, store: str | None = None) -
     port, metrics = _free_port(), _free_port()
     target = f"127.0.0.1:{port}"
     store = store or f"sqlite:///{workdir}/bench.db"
-    env = dict(os.environ)
+    # The store by the environment: its URL may hold a password, and a command line
+    # is visible to every user of the host.
+    env = {**os.environ, "DEPSCREEN_STORE": store}
     if parse_store_url(store).kind == POSTGRESQL and not env.get(ENV_KEY, "").strip():
         # Test travellers only: a key for this run (PostgreSQL keeps no key file).
         env[ENV_KEY] = secrets.token_hex(KEY_BYTES)
@@ -144,10 +146,11 @@ def start_service(workdir: Path, processes: int = 1, store: str | None = None) -
             target,
             "--metrics-listen",
             f"127.0.0.1:{metrics}",
-            "--store",
-            store,
             "--processes",
             str(processes),
+            # No load balancer to tell: stop without the drain delay.
+            "--drain-seconds",
+            "0",
         ],
         stdout=subprocess.DEVNULL,
         stderr=(workdir / "service.log").open("wb"),

@@ -26,6 +26,10 @@ REPLAY_STREAMS = 8
 PAIRED_SLICES = 4
 # Memory is compared between the first and the last 1/MEMORY_WINDOWS of its phase.
 MEMORY_WINDOWS = 20
+# Open streams during the second half of the streams phase: supervisors' consoles
+# and manifest feeds that hold a server thread each for as long as they are open.
+OPEN_WATCHERS = 200
+OPEN_MANIFESTS = 20
 DESTINATIONS = ("KH", "SG", "MY", "JP", "TH", "SA", "LA", "AU")
 
 
@@ -253,4 +257,44 @@ def memory_growth(
         "rss_start_mb": round(start, 1),
         "rss_end_mb": round(end, 1),
         "growth_pct": round((end - start) / start * 100, 2),
+    }
+
+
+def latency_with_open_streams(
+    target: str, rate: float, seconds: float, traffic: Traffic
+) -> dict[str, float]:
+    """``Screen`` p99 at ``rate``, alone and then beside open watchers and manifests."""
+    without = latency_at_rate(target, rate, seconds, traffic)
+    channels = [_channel(target) for _ in range(8)]
+    stubs = [pb_grpc.ScreeningServiceStub(c) for c in channels]
+    release = threading.Event()
+
+    def one_then_wait() -> Iterator[pb.ScreenManifestRequest]:
+        yield pb.ScreenManifestRequest(screening=traffic.next())
+        release.wait()
+
+    watch = pb.WatchAlertsRequest(checkpoint="CGK", mode=pb.MODE_LIVE)
+    calls: list[Any] = []
+    try:
+        for i in range(OPEN_WATCHERS):
+            calls.append(stubs[i % len(stubs)].WatchAlerts(watch))
+        for call in calls:
+            call.initial_metadata()  # the subscription is live
+        for i in range(OPEN_MANIFESTS):
+            manifest = stubs[i % len(stubs)].ScreenManifest(one_then_wait())
+            calls.append(manifest)
+            next(manifest)  # its first answer: the stream holds its server thread now
+        with_streams = latency_at_rate(target, rate, seconds, traffic)
+    finally:
+        release.set()
+        for call in calls:
+            call.cancel()
+        for channel in channels:
+            channel.close()
+    return {
+        "rate": rate,
+        "watchers": OPEN_WATCHERS,
+        "manifest_streams": OPEN_MANIFESTS,
+        "p99_ms_without": without["p99"],
+        "p99_ms_with": with_streams["p99"],
     }

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
 from departure_screening.access.control import AccessControl, build_access
+from departure_screening.api.limits import StreamLimits
 from departure_screening.api.servicer import ScreeningServicer
 from departure_screening.errors import StoreUnavailable
 from departure_screening.metrics import Metrics, MetricsObserver, create_metrics
 from departure_screening.pipeline.screener import Screener
 from departure_screening.privacy.pseudonym import Pseudonymizer
+from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.bundle import NO_SIGNATURES, Trust, load_public_keys, load_rules
 from departure_screening.screening.ruleset import Ruleset
 from departure_screening.serving.config import ServeConfig
 from departure_screening.serving.keys import load_key
+from departure_screening.serving.late_store import LateStore
 from departure_screening.store.base import Store
-from departure_screening.store.factory import open_store
+from departure_screening.store.factory import POSTGRESQL, open_store, parse_store_url
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,10 +64,11 @@ def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) ->
     metrics.initialise(config.checkpoints, (i.code for i in ruleset.indicators))
     # The key first: a store opened for nothing would leave its pool and listener behind.
     pseudonymizer = Pseudonymizer(load_key(config.store, config.key_file))
-    store = open_store(config.store)
+    store = _open_or_wait(config.store)
     try:
         screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
-        servicer = ScreeningServicer(screener, config.checkpoints, metrics)
+        limits = StreamLimits(config.max_watchers, config.max_manifest_streams)
+        servicer = ScreeningServicer(screener, config.checkpoints, metrics, limits)
         access = build_access(
             config.access,
             listen=config.listen,
@@ -79,3 +86,20 @@ def _scope(screener: Screener, assessment_id: str) -> tuple[str, str]:
     """What access control needs to know of an assessment: its checkpoint and mode."""
     assessment, _ = screener.get_assessment(assessment_id)
     return assessment.checkpoint, assessment.mode
+
+
+def _open_or_wait(url: str) -> Store:
+    """The store; a PostgreSQL store that cannot be reached yet is opened when it can.
+
+    A shared database may come up after its replicas, which then serve with health
+    NOT_SERVING until it does. A SQLite file that cannot be opened is a setting to
+    correct (a path, a permission), and fails the start.
+    """
+    if parse_store_url(url).kind != POSTGRESQL:
+        return open_store(url)
+    alerts = AlertHub()
+    try:
+        return open_store(url, alerts)
+    except StoreUnavailable:
+        log.warning("store unreachable at start: NOT_SERVING until it is reachable")
+        return LateStore(lambda hub: open_store(url, hub), alerts)

@@ -7,9 +7,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from departure_screening.access.control import AccessSettings
+from departure_screening.api.limits import DEFAULT_MAX_MANIFEST_STREAMS, DEFAULT_MAX_WATCHERS
 from departure_screening.screening.ruleset import default_rules_dir
+from departure_screening.serving.logs import FORMATS, TEXT
 
 DEFAULT_CHECKPOINTS = ("CGK", "SUB", "KNO", "DPS", "BTH", "YIA", "UPG", "ENTIKONG")
 DEFAULT_STORE = "sqlite:///./var/depscreen.db"
@@ -22,8 +25,11 @@ class ServeConfig:
     store: str = DEFAULT_STORE
     rules: Path = field(default_factory=default_rules_dir)
     checkpoints: tuple[str, ...] = DEFAULT_CHECKPOINTS
-    workers: int = 16
+    workers: int = 16  # threads for short calls; the long streams get their own
+    max_watchers: int = DEFAULT_MAX_WATCHERS
+    max_manifest_streams: int = DEFAULT_MAX_MANIFEST_STREAMS
     grace_seconds: float = 5.0
+    drain_seconds: float = 5.0  # NOT_SERVING but still serving, before the grace period
     key_file: str = ""
     processes: int = 1
     rules_keys: str = ""
@@ -35,9 +41,10 @@ class ServeConfig:
     metrics_tls_cert: str = ""
     metrics_tls_key: str = ""
     metrics_client_ca: str = ""
-    # Seconds before the server asks a client to reconnect (0: never), so that clients
-    # spread over replicas added since they connected.
-    max_connection_age: float = 0.0
+    log_format: str = TEXT  # or JSON: one object per line
+    # gRPC server options (documented in the README); see server_options() in server.py.
+    max_connection_age_seconds: float = 300.0
+    max_connection_age_grace_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if self.processes < 1:
@@ -115,13 +122,37 @@ def add_serve_arguments(
         "--workers",
         type=int,
         default=int(_env(env, "workers", str(d.workers))),
-        help="gRPC worker threads (DEPSCREEN_WORKERS; default %(default)s)",
+        help="gRPC threads for short calls, beside those of the streams below"
+        " (DEPSCREEN_WORKERS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-watchers",
+        type=at_least_one,
+        default=_env(env, "max-watchers", str(d.max_watchers)),
+        metavar="N",
+        help="open WatchAlerts streams; more get RESOURCE_EXHAUSTED"
+        " (DEPSCREEN_MAX_WATCHERS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-manifest-streams",
+        type=at_least_one,
+        default=_env(env, "max-manifest-streams", str(d.max_manifest_streams)),
+        metavar="N",
+        help="open ScreenManifest streams; more get RESOURCE_EXHAUSTED"
+        " (DEPSCREEN_MAX_MANIFEST_STREAMS; default %(default)s)",
     )
     parser.add_argument(
         "--grace-seconds",
         type=float,
         default=float(_env(env, "grace-seconds", str(d.grace_seconds))),
         help="time for in-flight calls at shutdown (DEPSCREEN_GRACE_SECONDS)",
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=float(_env(env, "drain-seconds", str(d.drain_seconds))),
+        help="at shutdown, time NOT_SERVING but still answering, so load balancers"
+        " notice, before the grace period (DEPSCREEN_DRAIN_SECONDS; default %(default)s)",
     )
     parser.add_argument(
         "--key-file",
@@ -140,11 +171,28 @@ def add_serve_arguments(
     )
     _add_access_arguments(parser, env)
     parser.add_argument(
-        "--max-connection-age",
+        "--log-format",
+        choices=FORMATS,
+        default=_env(env, "log-format", d.log_format),
+        help="log lines as text or one JSON object each (DEPSCREEN_LOG_FORMAT; default text)",
+    )
+    parser.add_argument(
+        "--max-connection-age-seconds",
         type=float,
-        default=float(_env(env, "max-connection-age", str(d.max_connection_age))),
-        metavar="SECONDS",
-        help="ask clients to reconnect after this long, 0 for never (DEPSCREEN_MAX_CONNECTION_AGE)",
+        default=float(_env(env, "max-connection-age-seconds", str(d.max_connection_age_seconds))),
+        metavar="S",
+        help="a client connection is closed after this long (plus a grace period), so clients"
+        " rebalance over processes and replicas (DEPSCREEN_MAX_CONNECTION_AGE_SECONDS)",
+    )
+    parser.add_argument(
+        "--max-connection-age-grace-seconds",
+        type=float,
+        default=float(
+            _env(env, "max-connection-age-grace-seconds", str(d.max_connection_age_grace_seconds))
+        ),
+        metavar="S",
+        help="time calls in flight get to finish on a connection closed for its age"
+        " (DEPSCREEN_MAX_CONNECTION_AGE_GRACE_SECONDS)",
     )
     # Set by the supervisor on the processes it starts (see supervisor.py), never by hand.
     parser.add_argument(
@@ -208,7 +256,10 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         rules=Path(args.rules),
         checkpoints=tuple(c.strip() for c in args.checkpoints.split(",") if c.strip()),
         workers=args.workers,
+        max_watchers=args.max_watchers,
+        max_manifest_streams=args.max_manifest_streams,
         grace_seconds=args.grace_seconds,
+        drain_seconds=args.drain_seconds,
         key_file=args.key_file,
         processes=args.processes,
         rules_keys=args.rules_keys,
@@ -229,26 +280,36 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         metrics_tls_cert=args.metrics_tls_cert,
         metrics_tls_key=args.metrics_tls_key,
         metrics_client_ca=args.metrics_client_ca,
-        max_connection_age=args.max_connection_age,
+        log_format=args.log_format,
+        max_connection_age_seconds=args.max_connection_age_seconds,
+        max_connection_age_grace_seconds=args.max_connection_age_grace_seconds,
     )
 
 
 def serve_arguments(config: ServeConfig) -> list[str]:
-    """The flags that give ``config`` back through ``serve_config``, /metrics aside."""
+    """The flags that, with ``serve_environment``, give ``config`` back, /metrics aside.
+
+    The store URL is not among them: it may hold a password, and a command line is
+    visible to every user of the host (``ps``, /proc/PID/cmdline).
+    """
     a = config.access
     return [
         "--listen",
         config.listen,
-        "--store",
-        config.store,
         "--rules",
         str(config.rules),
         "--checkpoints",
         ",".join(config.checkpoints),
         "--workers",
         str(config.workers),
+        "--max-watchers",
+        str(config.max_watchers),
+        "--max-manifest-streams",
+        str(config.max_manifest_streams),
         "--grace-seconds",
         repr(config.grace_seconds),
+        "--drain-seconds",
+        repr(config.drain_seconds),
         "--key-file",
         config.key_file,
         "--processes",
@@ -278,9 +339,24 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         "--probe-listen",
         a.probe_listen,
         *(["--insecure"] if a.insecure else []),
-        "--max-connection-age",
-        repr(config.max_connection_age),
+        "--log-format",
+        config.log_format,
+        "--max-connection-age-seconds",
+        repr(config.max_connection_age_seconds),
+        "--max-connection-age-grace-seconds",
+        repr(config.max_connection_age_grace_seconds),
     ]
+
+
+def serve_environment(config: ServeConfig) -> dict[str, str]:
+    """The settings passed in the environment, which only the same user can read."""
+    return {"DEPSCREEN_STORE": config.store}
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` with the password of ``url``, wherever it appears, masked."""
+    password = urlsplit(url).password if "://" in url else None
+    return text.replace(password, "***") if password else text
 
 
 def split_host_port(address: str) -> tuple[str, int]:

@@ -1,8 +1,13 @@
 """The gRPC server: the screening service, health, reflection and /metrics.
 
-Health is SERVING for "" and the service name once rules and store are ready.
-Shutdown marks NOT_SERVING first (load balancers stop sending), then stops with
-a grace period so calls in flight finish.
+Health is SERVING for "" and the service name while rules and store are ready:
+a store that cannot be reached, at start or later, makes it NOT_SERVING until
+the store is back (checked every HEALTH_CHECK_INTERVAL seconds).
+
+``RunningServer.stop`` shuts down in three steps: health becomes NOT_SERVING for
+good; for ``drain_seconds`` the server still takes and answers calls while load
+balancers and clients' health checks notice and send elsewhere; then it stops
+taking calls and gives those in flight ``grace_seconds`` to finish.
 
 A worker of ``depscreen serve --processes N`` (see supervisor.py) binds the same
 port as its siblings with SO_REUSEPORT, so the kernel spreads connections over
@@ -21,6 +26,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from departure_screening.api.validation import MAX_REQUEST_BYTES
 from departure_screening.serving.app import App
 from departure_screening.serving.config import ServeConfig
 from departure_screening.serving.metrics_http import start_metrics_http
@@ -30,6 +36,11 @@ from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScreeningService"].full_name
+# Short calls beyond the free threads wait for one, up to this many per short-call
+# thread; past that (with every stream slot taken too) a call gets RESOURCE_EXHAUSTED.
+QUEUED_PER_WORKER = 4
+# HTTP/2 streams (calls) open at once on one client connection.
+MAX_STREAMS_PER_CONNECTION = 100
 # Seconds between store checks that drive the health status.
 HEALTH_CHECK_INTERVAL = 1.0
 
@@ -46,13 +57,19 @@ class RunningServer:
     probe_port: int = 0  # 0 when there is no probe server
     _probe_server: grpc.Server | None = None
 
-    def stop(self, grace: float | None = None) -> None:
+    def stop(self, grace: float | None = None, drain: float | None = None) -> None:
+        """NOT_SERVING, serve on for ``drain`` seconds, then stop with ``grace``."""
         grace = self.app.config.grace_seconds if grace is None else grace
+        drain = self.app.config.drain_seconds if drain is None else drain
         self._stop_watch.set()
+        # NOT_SERVING for every service, and no later change back.
         self.health.enter_graceful_shutdown()
-        if self._probe_server is not None:
-            self._probe_server.stop(0)
+        if drain > 0:
+            log.info("NOT_SERVING; draining for %g s before stopping", drain)
+            threading.Event().wait(drain)
         self.grpc_server.stop(grace).wait()
+        if self._probe_server is not None:  # answered NOT_SERVING through the drain
+            self._probe_server.stop(0)
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
         self.app.close()
@@ -65,16 +82,16 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
     """Start serving; ``worker`` for one of several processes sharing the port."""
     config = app.config
     access = app.access
+    # Every open stream holds a thread for its whole life: the pool has one for each
+    # stream slot (the servicer refuses streams past them) and ``workers`` more, so
+    # watchers and manifests never take the threads that short calls need.
+    threads = config.workers + config.max_watchers + config.max_manifest_streams
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="grpc"),
+        # Threads are started as calls need them, so idle slots cost nothing.
+        futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc"),
         interceptors=[access.interceptor] if access.interceptor else None,
-        # Off for a single process, so a second server on the same port fails to start
-        # instead of silently taking half the connections.
-        options=[
-            ("grpc.so_reuseport", 1 if worker else 0),
-            *access.server_options,
-            *_connection_age(config),
-        ],
+        options=server_options(config, worker),
+        maximum_concurrent_rpcs=threads + QUEUED_PER_WORKER * config.workers,
     )
     pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
     health_servicer = health.HealthServicer()
@@ -106,9 +123,13 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
         probe_port=probe[1] if probe else 0,
         _probe_server=probe[0] if probe else None,
     )
-    _set_health(health_servicer, app.store_ok())
+    ok = app.store_ok()
+    _set_health(health_servicer, ok)
     threading.Thread(
-        target=_watch_store, args=(app, health_servicer, stop_watch), daemon=True, name="health"
+        target=_watch_store,
+        args=(app, health_servicer, stop_watch, ok),
+        daemon=True,
+        name="health",
     ).start()
     if worker:
         log.info("serving %s on port %d, ruleset %s", SERVICE_NAME, port, app.ruleset.version)
@@ -139,15 +160,38 @@ def _probe_server(
     return probe, port
 
 
-def _connection_age(config: ServeConfig) -> list[tuple[str, int]]:
-    """gRPC's GOAWAY after ``max_connection_age``: clients reconnect and rebalance."""
-    if config.max_connection_age <= 0:
-        return []
+def server_options(config: ServeConfig, worker: bool) -> list[tuple[str, int]]:
+    """gRPC's channel arguments for the server, each chosen on purpose (see the README)."""
     return [
-        ("grpc.max_connection_age_ms", int(config.max_connection_age * 1000)),
-        # Calls in flight on an aged connection get the shutdown grace to finish.
-        ("grpc.max_connection_age_grace_ms", int(config.grace_seconds * 1000)),
+        # Off for a single process, so a second server on the same port fails to start
+        # instead of silently taking half the connections.
+        ("grpc.so_reuseport", 1 if worker else 0),
+        ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+        # The receive window stays at HTTP/2's 64 KiB per stream instead of growing
+        # with the measured bandwidth: with the manifest's bounded read-ahead, a
+        # fast sender is held back after about a window's worth of requests.
+        ("grpc.http2.bdp_probe", 0),
+        # Connections are closed after a while (gRPC adds ±10 % jitter), so that
+        # clients reconnect and spread over processes and replicas that started
+        # after them; calls in flight get the grace period, and a console's
+        # WatchAlerts resumes with after_alert_id.
+        ("grpc.max_connection_age_ms", _ms(config.max_connection_age_seconds)),
+        ("grpc.max_connection_age_grace_ms", _ms(config.max_connection_age_grace_seconds)),
+        # Dead peers are found: a ping after 60 s without traffic, 20 s to answer.
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        # Clients may keep an idle connection alive with pings (a console between
+        # alerts), but not more often than every 10 s; two pings too early close it.
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_ping_strikes", 2),
+        # Calls at once on one connection; a client needing more opens another.
+        ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
     ]
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def _start_metrics_http(app: App) -> Any:
@@ -162,9 +206,13 @@ def _set_health(servicer: health.HealthServicer, ok: bool) -> None:
         servicer.set(name, status)
 
 
-def _watch_store(app: App, servicer: health.HealthServicer, stop: threading.Event) -> None:
-    """NOT_SERVING while the store is unreachable; SERVING again when it is back."""
-    last = True
+def _watch_store(
+    app: App, servicer: health.HealthServicer, stop: threading.Event, last: bool
+) -> None:
+    """NOT_SERVING while the store is unreachable; SERVING again when it is back.
+
+    ``last`` is the status set at start, which may already be NOT_SERVING.
+    """
     while not stop.wait(HEALTH_CHECK_INTERVAL):
         ok = app.store_ok()
         if ok != last and not stop.is_set():

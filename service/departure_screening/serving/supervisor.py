@@ -39,7 +39,12 @@ from types import FrameType
 from prometheus_client.multiprocess import mark_process_dead
 
 from departure_screening.metrics import MULTIPROC_DIR_ENV, supervisor_registry
-from departure_screening.serving.config import ServeConfig, serve_arguments, split_host_port
+from departure_screening.serving.config import (
+    ServeConfig,
+    serve_arguments,
+    serve_environment,
+    split_host_port,
+)
 from departure_screening.serving.metrics_http import start_metrics_http
 from departure_screening.serving.notify import notify, start_watchdog
 from departure_screening.store.factory import MEMORY, parse_store_url
@@ -50,7 +55,7 @@ EXIT_SETTINGS = 2  # the settings cannot work; restarting will not help
 EXIT_WORKER_DIED = 1
 # How often the supervisor looks at its workers and the readiness pipe.
 POLL_SECONDS = 0.1
-# Beyond the grace period, time a worker gets to stop before it is killed.
+# Beyond the drain and grace periods, time a worker gets to stop before it is killed.
 STOP_MARGIN_SECONDS = 5.0
 # From <linux/prctl.h>.
 PR_SET_PDEATHSIG = 1
@@ -134,7 +139,8 @@ def _run(config: ServeConfig, multiproc_dir: str, stop: threading.Event) -> int:
         signal.signal(signal.SIGHUP, lambda signum, frame: _forward(workers, signum))
         return _watch(config, workers, ready, stop, metrics_http.server_port)
     finally:
-        _stop_workers(workers, config.grace_seconds + STOP_MARGIN_SECONDS, multiproc_dir)
+        stop_within = config.drain_seconds + config.grace_seconds + STOP_MARGIN_SECONDS
+        _stop_workers(workers, stop_within, multiproc_dir)
         ready.close()
         metrics_http.shutdown()
 
@@ -162,8 +168,9 @@ def _start_worker(
     return subprocess.Popen(
         command,
         # prometheus_client picks multiprocess mode when it is imported: this must be
-        # in the environment the worker starts with.
-        env={**os.environ, MULTIPROC_DIR_ENV: multiproc_dir},
+        # in the environment the worker starts with. The store URL comes this way too,
+        # never on the command line, which every user of the host can read.
+        env={**os.environ, **serve_environment(config), MULTIPROC_DIR_ENV: multiproc_dir},
         pass_fds=(ready_fd,),
         # Its own process group: a terminal's Ctrl-C reaches the supervisor only, which
         # then stops the workers in order.
