@@ -63,6 +63,8 @@ def container(image: str, tmp_path: Path) -> Iterator[dict[str, object]]:
         "--stop-timeout",
         str(GRACE),
         image,
+        # No TLS material mounted: plaintext on the container's address, on purpose.
+        "--insecure",
     )
     target = f"127.0.0.1:{port}"
     try:

@@ -1,7 +1,7 @@
 """depscreen.service started by systemd, as PID 1 of a podman container: it reaches READY=1.
 
 The container's root filesystem is Debian's (mmdebstrap, with systemd) plus the
-image's /opt/depscreen, the unit as shipped, and stand-ins for the key and TLS key
+image's /opt/depscreen, the unit as shipped, a key and development TLS material
 that LoadCredential= copies. A unit of Type=notify is "active" only once the server has
 sent READY=1; "activating" until then.
 """
@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from departure_screening.access.devcerts import init_dev_pki
 from support.podman import ENV, podman, require
 
 from .test_systemd_unit import UNIT
@@ -28,13 +29,18 @@ def systemd_image(image: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     work = tmp_path_factory.mktemp("systemd-image")
     mounted = podman("image", "mount", image)
     key = secrets.token_hex(32)
+    # Real TLS material: the unit serves mTLS, and refuses to start on a bad certificate.
+    pki = work / "pki"
+    init_dev_pki(pki, checkpoints=["CGK"])
     hooks = [
         f'mkdir -p "$1/opt" && cp -a {mounted}/opt/depscreen "$1/opt/"',
         f'cp {UNIT} "$1/etc/systemd/system/depscreen.service"',
         'chroot "$1" systemctl enable depscreen.service',
         'mkdir -p "$1/etc/depscreen/tls"',
         f'echo {key} > "$1/etc/depscreen/pseudonym.key"',
-        'echo stand-in > "$1/etc/depscreen/tls/server.key"',
+        f'cp {pki}/server.key "$1/etc/depscreen/tls/server.key"',
+        f'cp {pki}/server.pem "$1/etc/depscreen/tls/server.pem"',
+        f'cp {pki}/ca.pem "$1/etc/depscreen/tls/client-ca.pem"',
         'chmod 0600 "$1/etc/depscreen/pseudonym.key" "$1/etc/depscreen/tls/server.key"',
     ]
     try:
