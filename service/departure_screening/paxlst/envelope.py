@@ -106,6 +106,8 @@ def messages(segments: list[Seg]) -> tuple[Seg, list[list[Seg]]]:
             if group_open is None:
                 raise error("UNE without UNG", seg)
             group_open = None
+        elif seg.tag == "UNZ":
+            raise error("the file goes on after the end of its interchange", seg)
         elif seg.tag == "UNB":
             raise error("a second interchange in one file", seg)
         else:
