@@ -100,8 +100,9 @@ def generate(seed: int, passengers: int | None = None) -> Generated:
     group_dest: tuple[str, str] = ("", "")
     group_left = 0
     # The case that matters most: three recruits on one reservation onward from KUL to PNH.
-    if arrival == "KUL" and count >= 3:
-        group_left, group_dest = 3, (_booking(rng), "PNH")
+    recruits = 3 if arrival == "KUL" and count >= 3 else 0
+    if recruits:
+        group_left, group_dest = recruits, (_booking(rng), "PNH")
     while len(truth) < count:
         if group_left == 0 and rng.random() < 0.25:
             onward = ONWARD.get(arrival, ())
@@ -112,7 +113,10 @@ def generate(seed: int, passengers: int | None = None) -> Generated:
             group_left -= 1
         else:
             booking, final = _booking(rng), ""
-        segs, person = _passenger(rng, departure_airport, arrival, final, booking, departure, used)
+        recruit = len(truth) < recruits
+        segs, person = _passenger(
+            rng, departure_airport, arrival, final, booking, departure, used, recruit=recruit
+        )
         if "missing_issue_date" in quirks:
             segs = [s for s in segs if not s.startswith("DTM+182")]
             person = _replace_issue(person)
@@ -178,8 +182,11 @@ def _passenger(
     booking: str,
     departure: dt.datetime,
     used: set[str],
+    *,
+    recruit: bool = False,
 ) -> tuple[list[str], TruePassenger]:
-    roll = rng.random()
+    # Recruits are Indonesians travelling on passports.
+    roll = 1.0 if recruit else rng.random()
     if roll < 0.12:
         surname, given, nat3 = rng.choice(FOREIGN)
         nat2 = ALPHA2_OF[nat3]
@@ -206,7 +213,7 @@ def _passenger(
         segs.append(f"LOC+22+{final}")
     segs += [f"NAT+2+{nat3}", f"RFF+AVF:{booking}"]
     rejected = ""
-    if rng.random() < 0.03:
+    if rng.random() < 0.03 and not recruit:
         # A national identity card only: API carries it, screening needs a passport.
         segs += [f"DOC+I:110:111+{passport}", f"DTM+36:{_yymmdd(_expiry(issue))}"]
         rejected = "no passport document (DOC+P)"
