@@ -1,7 +1,6 @@
 import pytest
 from departure_screening.paxlst import PassengerRecord, PaxlstSyntaxError, Rejection, read_paxlst
-
-from tests.paxlst.builder import interchange, message, one, passenger
+from support.paxlst_builder import interchange, message, one, passenger
 
 
 def _error(data: bytes) -> PaxlstSyntaxError:

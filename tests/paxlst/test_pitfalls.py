@@ -2,8 +2,7 @@ import datetime as dt
 
 import pytest
 from departure_screening.paxlst import PassengerRecord, read_paxlst
-
-from tests.paxlst.builder import interchange, message, one, passenger
+from support.paxlst_builder import interchange, message, one, passenger
 
 
 def _records(data: bytes) -> list[PassengerRecord]:
