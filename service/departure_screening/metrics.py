@@ -35,6 +35,8 @@ from departure_screening.domain import (
 # Counter-side latency matters most: buckets from 0.5 ms to 1 s.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
+# The files a server re-reads while serving (``depscreen_config_reloads_total{file}``).
+RELOADED_FILES = ("tls", "client_ca", "jwks", "access_policy", "rules")
 MODE_LABELS = {"MODE_LIVE": "live", "MODE_TRAINING": "training"}
 BAND_LABELS = {"RISK_BAND_LOW": "low", "RISK_BAND_ELEVATED": "elevated", "RISK_BAND_HIGH": "high"}
 DECISION_LABELS = {
@@ -81,6 +83,9 @@ class Metrics:
                         self.decisions.labels(checkpoint, mode, decision, versus)
         for method in METHODS:
             self.screening_duration.labels(method)
+        for watched in RELOADED_FILES:
+            for result in ("applied", "refused"):
+                self.config_reloads.labels(watched, result)
 
     def set_ruleset_version(self, version: str) -> None:
         """Exactly one version is reported at a time: a reload replaces the old one."""
