@@ -7,9 +7,7 @@ import secrets
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -20,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support.builders import screening
 from support.postgres import PostgresCluster
 from support.servers import SERVICE, ServerProcess, free_port
+from support.waiting import wait_for
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -36,13 +35,6 @@ def health(target: str) -> int | None:
             )
         except grpc.RpcError:
             return None
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        threading.Event().wait(0.05)
 
 
 def test_a_store_down_at_start_gives_not_serving_then_serving(
@@ -67,14 +59,14 @@ def test_a_store_down_at_start_gives_not_serving_then_serving(
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(lambda: proc.poll() is not None or health(target) == NOT_SERVING)
+        wait_for(lambda: proc.poll() is not None or health(target) == NOT_SERVING, timeout=60)
         assert proc.poll() is None, (tmp_path / "serve.log").read_text()
         stub = pb_grpc.ScreeningServiceStub(grpc.insecure_channel(target))
         with pytest.raises(grpc.RpcError) as info:
             stub.Screen(pb.ScreenRequest(screening=screening()), timeout=30)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
         cluster.start()
-        wait_for(lambda: health(target) == SERVING)
+        wait_for(lambda: health(target) == SERVING, timeout=60)
         assert stub.Screen(pb.ScreenRequest(screening=screening()), timeout=30).assessment
     finally:
         proc.send_signal(signal.SIGTERM)

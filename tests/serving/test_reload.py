@@ -7,8 +7,7 @@ import resource
 import shutil
 import signal
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -26,6 +25,7 @@ from departure_screening.v1 import screening_pb2 as pb
 from support.builders import screening
 from support.rpc import sample_value
 from support.servers import ServerProcess
+from support.waiting import wait_for
 
 OLD_SCORE, NEW_SCORE = 25, 27  # a tourist to Cambodia: watch-list 20 + tourist entry 5 (then 7)
 CANDIDATE_TESTS = """\
@@ -66,14 +66,6 @@ def write_candidate(target: Path, version: str, tourist_weight: int = 7) -> Path
 
 def tourist_to_cambodia() -> pb.ScreenRequest:
     return pb.ScreenRequest(screening=screening(trip__destination_country="KH"))
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -120,12 +112,12 @@ def test_sighup_under_load_switches_versions_with_no_failed_call(
     for t in threads:
         t.start()
     try:
-        wait_for(lambda: len(seen) > 20)
+        wait_for(lambda: len(seen) > 20, timeout=20)
         assert server.proc is not None
         server.proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: any(a.ruleset_version == new_version for a in seen))
+        wait_for(lambda: any(a.ruleset_version == new_version for a in seen), timeout=20)
         count = len(seen)
-        wait_for(lambda: len(seen) > count + 20)
+        wait_for(lambda: len(seen) > count + 20, timeout=20)
     finally:
         stop.set()
         for t in threads:
@@ -155,7 +147,7 @@ def test_a_refused_ruleset_leaves_the_serving_one(
         write_candidate(rules, "1.2.0", tourist_weight=9)  # its tests expect 7
     assert server.proc is not None
     server.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: reloads(server, "refused") == 1)
+    wait_for(lambda: reloads(server, "refused") == 1, timeout=20)
     assessment = stub.Screen(tourist_to_cambodia()).assessment
     assert (assessment.ruleset_version, assessment.score) == (version, OLD_SCORE)
     assert reloads(server, "applied") == 0
@@ -181,7 +173,7 @@ def test_a_configmap_swap_is_seen_without_a_signal(tmp_path: Path) -> None:
         os.symlink("..v2", mount / "..data_tmp")
         os.replace(mount / "..data_tmp", mount / "..data")  # the kubelet's atomic swap
         wait_for(lambda: stub.ListIndicators(pb.ListIndicatorsRequest()).ruleset_version
-                 == new_version)  # fmt: skip
+                 == new_version, timeout=20)  # fmt: skip
         assert stub.Screen(tourist_to_cambodia()).assessment.score == NEW_SCORE
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 
 import grpc
 import pytest
@@ -12,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support.builders import screening
 from support.postgres import PostgresCluster
 from support.servers import ServerProcess
+from support.waiting import wait_for
 
 SERVICE = "departure_screening.v1.ScreeningService"
 
@@ -23,14 +23,6 @@ def health(target: str) -> int:
             .Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5)
             .status
         )
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.2)
 
 
 def test_outage_gives_unavailable_and_recovers(outage_db: tuple[PostgresCluster, str]) -> None:
@@ -51,9 +43,17 @@ def test_outage_gives_unavailable_and_recovers(outage_db: tuple[PostgresCluster,
                 )
             )
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-        wait_for(lambda: health(server.target) == health_pb2.HealthCheckResponse.NOT_SERVING)
+        wait_for(
+            lambda: health(server.target) == health_pb2.HealthCheckResponse.NOT_SERVING,
+            timeout=30,
+            interval=0.2,
+        )
         postgres_cluster.start()
-        wait_for(lambda: health(server.target) == health_pb2.HealthCheckResponse.SERVING)
+        wait_for(
+            lambda: health(server.target) == health_pb2.HealthCheckResponse.SERVING,
+            timeout=30,
+            interval=0.2,
+        )
         after = stub.Screen(pb.ScreenRequest(screening=screening()), timeout=30).assessment
         assert after.assessment_id != before.assessment_id
         got = stub.GetAssessment(pb.GetAssessmentRequest(assessment_id=before.assessment_id))
