@@ -194,6 +194,9 @@ class GroupAlert:
     earlier_assessment_ids: tuple[str, ...]
     raised_at: dt.datetime
     kind: str = "ALERT_KIND_GROUP_FORMED"
+    # Given by the store when the alert is stored (0 before): raise order, for
+    # resuming a watch. Not part of what the alert says, so not compared.
+    alert_id: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

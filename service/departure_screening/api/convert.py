@@ -140,7 +140,16 @@ def alert_to_pb(a: domain.GroupAlert) -> pb.Alert:
         assessment_ids=list(a.earlier_assessment_ids),
         members_screened=a.members_screened,
         raised_at=timestamp_to_pb(a.raised_at),
+        alert_id=alert_id_to_pb(a.alert_id),
     )
+
+
+# Digits of an alert id on the wire: fixed width, so text order is number order.
+ALERT_ID_DIGITS = 20
+
+
+def alert_id_to_pb(alert_id: int) -> str:
+    return f"{alert_id:0{ALERT_ID_DIGITS}d}" if alert_id > 0 else ""
 
 
 def indicators_to_pb(ruleset: Ruleset) -> pb.ListIndicatorsResponse:

@@ -267,17 +267,46 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         self, request: pb.WatchAlertsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.WatchAlertsResponse]:
         mode = pb.Mode.Name(request.mode)
-        hub = self._screener.store.alerts
-        with hub.subscribe(request.checkpoint, mode) as alerts:
+        store = self._screener.store
+        after = validation.alert_id_from_pb(request.after_alert_id) or 0
+        with store.alerts.subscribe(request.checkpoint, mode) as live:
             # Tell the client the subscription is live before any alert can be missed.
             context.send_initial_metadata((("x-depscreen-watching", "1"),))
-            while context.is_active():
+            last = after
+            if request.after_alert_id:
+                # Subscribed first: whatever commits after this read reaches ``live``.
                 try:
-                    alert = alerts.get(timeout=WATCH_POLL_SECONDS)
+                    for alert in self._stored_alerts(request.checkpoint, mode, after):
+                        yield pb.WatchAlertsResponse(alert=convert.alert_to_pb(alert))
+                        last = alert.alert_id
+                except StoreUnavailable as error:
+                    self._abort("WatchAlerts", context, error)
+            while context.is_active():
+                if live.overflowed:
+                    self._count("WatchAlerts", "RESOURCE_EXHAUSTED")
+                    context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        "WatchAlerts: the console fell too far behind; resume with"
+                        f" after_alert_id={convert.alert_id_to_pb(last)!r}",
+                    )
+                try:
+                    alert = live.get(timeout=WATCH_POLL_SECONDS)
                 except queue.Empty:
                     continue
+                if alert.alert_id <= last:
+                    continue  # sent already by the replay
                 yield pb.WatchAlertsResponse(alert=convert.alert_to_pb(alert))
+                last = alert.alert_id
         self._count("WatchAlerts", "CANCELLED")
+
+    def _stored_alerts(self, checkpoint: str, mode: str, after: int) -> Iterator[domain.GroupAlert]:
+        store = self._screener.store
+        while True:
+            page = store.alerts_after(after, checkpoint=checkpoint, mode=mode)
+            yield from page
+            if not page:
+                return
+            after = page[-1].alert_id
 
 
 _END = object()

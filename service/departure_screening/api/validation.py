@@ -232,4 +232,20 @@ def watch_violations(
         v.add("checkpoint", "required: a configured checkpoint")
     if request.mode not in _MODES:
         v.add("mode", "required: MODE_LIVE or MODE_TRAINING")
+    if request.after_alert_id and alert_id_from_pb(request.after_alert_id) is None:
+        v.add("after_alert_id", "an alert_id this service sent, or empty")
     return v.items
+
+
+ALERT_ID = re.compile(r"[0-9]{1,20}")
+_MAX_ALERT_ID = 2**63 - 1  # a BIGINT / SQLite INTEGER
+
+
+def alert_id_from_pb(text: str) -> int | None:
+    """The number of an ``alert_id`` (0 for none), or None when it is not one."""
+    if not text:
+        return 0
+    if not ALERT_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= _MAX_ALERT_ID else None

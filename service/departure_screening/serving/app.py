@@ -64,7 +64,7 @@ def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) ->
     metrics.initialise(config.checkpoints, (i.code for i in ruleset.indicators))
     # The key first: a store opened for nothing would leave its pool and listener behind.
     pseudonymizer = Pseudonymizer(load_key(config.store, config.key_file))
-    store = _open_or_wait(config.store)
+    store = _open_or_wait(config.store, AlertHub(config.watch_buffer))
     try:
         screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
         limits = StreamLimits(config.max_watchers, config.max_manifest_streams)
@@ -88,7 +88,7 @@ def _scope(screener: Screener, assessment_id: str) -> tuple[str, str]:
     return assessment.checkpoint, assessment.mode
 
 
-def _open_or_wait(url: str) -> Store:
+def _open_or_wait(url: str, alerts: AlertHub) -> Store:
     """The store; a PostgreSQL store that cannot be reached yet is opened when it can.
 
     A shared database may come up after its replicas, which then serve with health
@@ -96,8 +96,7 @@ def _open_or_wait(url: str) -> Store:
     correct (a path, a permission), and fails the start.
     """
     if parse_store_url(url).kind != POSTGRESQL:
-        return open_store(url)
-    alerts = AlertHub()
+        return open_store(url, alerts)
     try:
         return open_store(url, alerts)
     except StoreUnavailable:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from departure_screening.access.control import AccessSettings
 from departure_screening.api.limits import DEFAULT_MAX_MANIFEST_STREAMS, DEFAULT_MAX_WATCHERS
+from departure_screening.screening.alerts import DEFAULT_WATCHER_BUFFER
 from departure_screening.screening.ruleset import default_rules_dir
 from departure_screening.serving.logs import FORMATS, TEXT
 
@@ -27,6 +28,7 @@ class ServeConfig:
     checkpoints: tuple[str, ...] = DEFAULT_CHECKPOINTS
     workers: int = 16  # threads for short calls; the long streams get their own
     max_watchers: int = DEFAULT_MAX_WATCHERS
+    watch_buffer: int = DEFAULT_WATCHER_BUFFER  # alerts waiting for one watcher
     max_manifest_streams: int = DEFAULT_MAX_MANIFEST_STREAMS
     grace_seconds: float = 5.0
     drain_seconds: float = 5.0  # NOT_SERVING but still serving, before the grace period
@@ -132,6 +134,14 @@ def add_serve_arguments(
         metavar="N",
         help="open WatchAlerts streams; more get RESOURCE_EXHAUSTED"
         " (DEPSCREEN_MAX_WATCHERS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--watch-buffer",
+        type=at_least_one,
+        default=_env(env, "watch-buffer", str(d.watch_buffer)),
+        metavar="N",
+        help="alerts waiting to be sent to one WatchAlerts stream; past them the stream"
+        " ends RESOURCE_EXHAUSTED (DEPSCREEN_WATCH_BUFFER; default %(default)s)",
     )
     parser.add_argument(
         "--max-manifest-streams",
@@ -257,6 +267,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         checkpoints=tuple(c.strip() for c in args.checkpoints.split(",") if c.strip()),
         workers=args.workers,
         max_watchers=args.max_watchers,
+        watch_buffer=args.watch_buffer,
         max_manifest_streams=args.max_manifest_streams,
         grace_seconds=args.grace_seconds,
         drain_seconds=args.drain_seconds,
@@ -304,6 +315,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         str(config.workers),
         "--max-watchers",
         str(config.max_watchers),
+        "--watch-buffer",
+        str(config.watch_buffer),
         "--max-manifest-streams",
         str(config.max_manifest_streams),
         "--grace-seconds",

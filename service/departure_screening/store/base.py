@@ -124,6 +124,17 @@ class Store(Protocol):
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         """An assessment and its decisions in recorded order. Raises NotFound."""
 
+    def alerts_after(
+        self,
+        after: int,
+        *,
+        checkpoint: str | None = None,
+        mode: str | None = None,
+        limit: int = ...,
+    ) -> list[GroupAlert]:
+        """Stored alerts with an id past ``after`` (of a checkpoint and mode, when
+        given), oldest first, at most ``limit``; each carries its ``alert_id``."""
+
     def check(self) -> None:
         """Raise StoreUnavailable when the store cannot be used."""
 

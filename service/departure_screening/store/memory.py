@@ -11,7 +11,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from departure_screening.domain import (
     POSTPONING_DECISIONS,
@@ -23,6 +23,7 @@ from departure_screening.errors import AlreadyExists, NotFound
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
+from departure_screening.store.alert_feed import ALERT_PAGE
 from departure_screening.store.base import ScreeningKeys, StoredAssessment, StoredDecision
 
 
@@ -40,6 +41,8 @@ class MemoryStore:
         self._rows: list[_Row] = []
         # Decisions by request id, with their fingerprints.
         self._decisions: dict[str, tuple[str, StoredDecision]] = {}
+        # Every alert raised, numbered from 1 in raise order.
+        self._alerts: list[GroupAlert] = []
         self._reindex()
 
     def _reindex(self) -> None:
@@ -80,9 +83,30 @@ class MemoryStore:
                 del self._rows[mark:]  # nothing of a failed transaction stays
                 self._reindex()
                 raise
-        for tx in txs:
-            if tx.alert is not None:
-                self.alerts.publish(tx.alert)
+            # Numbered and published under the lock, so watchers get them in id order
+            # (publishing never waits).
+            for tx in txs:
+                if tx.alert is not None:
+                    alert = replace(tx.alert, alert_id=len(self._alerts) + 1)
+                    self._alerts.append(alert)
+                    self.alerts.publish(alert)
+
+    def alerts_after(
+        self,
+        after: int,
+        *,
+        checkpoint: str | None = None,
+        mode: str | None = None,
+        limit: int = ALERT_PAGE,
+    ) -> list[GroupAlert]:
+        with self._lock:
+            later = self._alerts[max(after, 0) :]
+        return [
+            a
+            for a in later
+            if (checkpoint is None or a.checkpoint == checkpoint)
+            and (mode is None or a.mode == mode)
+        ][:limit]
 
     def _save(self, keys: ScreeningKeys, assessment: Assessment) -> None:
         row = _Row(keys, assessment)

@@ -16,7 +16,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from departure_screening.domain import (
@@ -30,6 +30,7 @@ from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.store import chain
+from departure_screening.store.alert_feed import ALERT_PAGE, AlertFeed
 from departure_screening.store.base import (
     ReplayQuery,
     ReplayRecord,
@@ -41,6 +42,7 @@ from departure_screening.store.base import (
 from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link
 from departure_screening.store.codec import (
     canonical,
+    decode_alert,
     decode_assessment,
     decode_decision,
     encode_alert,
@@ -230,6 +232,7 @@ class SqlStore(ABC):
 
     alerts: AlertHub
     applied_migrations: tuple[int, ...] = ()
+    _feed: AlertFeed | None = None
     # Appended to the read of the chain head so that appends queue on it.
     _FOR_UPDATE = ""
 
@@ -326,10 +329,9 @@ class SqlStore(ABC):
             txs = [_SqlTransaction(batch, k) for k in keys]
             yield txs
             batch.flush()
-        for tx in txs:
-            if tx.alert is not None:
-                # After commit, so watchers never hear of an alert that was rolled back.
-                self.alerts.publish(tx.alert)
+        if self._feed is not None and any(tx.alert is not None for tx in txs):
+            # After commit, so watchers never hear of an alert that was rolled back.
+            self._feed.wake()
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
         return self.decide(record, "").assessment
@@ -415,6 +417,44 @@ class SqlStore(ABC):
         with self._errors(), self._transaction(write=False) as db:
             row = db.one(sql, params)
             return int(row[0]) if row else 0
+
+    def alerts_after(
+        self,
+        after: int,
+        *,
+        checkpoint: str | None = None,
+        mode: str | None = None,
+        limit: int = ALERT_PAGE,
+    ) -> list[GroupAlert]:
+        """Stored alerts with an id past ``after``, in id order (raise order)."""
+        where: list[str] = ["alert_id > ?"]
+        params: list[Any] = [after]
+        if checkpoint is not None:
+            where.append("checkpoint = ?")
+            params.append(checkpoint)
+        if mode is not None:
+            where.append("mode = ?")
+            params.append(mode)
+        with self._errors(), self._transaction(write=False) as db:
+            rows = db.all(
+                f"SELECT alert_id, body FROM group_alerts WHERE {' AND '.join(where)}"
+                " ORDER BY alert_id LIMIT ?",
+                (*params, limit),
+            )
+        return [replace(decode_alert(str(body)), alert_id=int(i)) for i, body in rows]
+
+    def _start_alert_feed(self, poll_seconds: float) -> None:
+        """Publish alerts stored from now on to ``self.alerts`` (a serving store)."""
+        with self._errors(), self._transaction(write=False) as db:
+            row = db.one("SELECT COALESCE(MAX(alert_id), 0) FROM group_alerts")
+        last = int(row[0]) if row else 0
+        self._feed = AlertFeed(
+            self.alerts_after, self.alerts, start_after=last, poll_seconds=poll_seconds
+        )
+
+    def _stop_alert_feed(self) -> None:
+        if self._feed is not None:
+            self._feed.close()
 
     def write_gate(self) -> AbstractContextManager[None]:
         return nullcontext()

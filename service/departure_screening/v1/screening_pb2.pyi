@@ -284,7 +284,7 @@ class Principal(_message.Message):
     def __init__(self, device: _Optional[str] = ..., officer: _Optional[str] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("kind", "checkpoint", "mode", "group_key", "flight_number", "departure_date", "assessment_ids", "members_screened", "raised_at")
+    __slots__ = ("kind", "checkpoint", "mode", "group_key", "flight_number", "departure_date", "assessment_ids", "members_screened", "raised_at", "alert_id")
     KIND_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +294,7 @@ class Alert(_message.Message):
     ASSESSMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     MEMBERS_SCREENED_FIELD_NUMBER: _ClassVar[int]
     RAISED_AT_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     kind: AlertKind
     checkpoint: str
     mode: Mode
@@ -303,7 +304,8 @@ class Alert(_message.Message):
     assessment_ids: _containers.RepeatedScalarFieldContainer[str]
     members_screened: int
     raised_at: _timestamp_pb2.Timestamp
-    def __init__(self, kind: _Optional[_Union[AlertKind, str]] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., group_key: _Optional[str] = ..., flight_number: _Optional[str] = ..., departure_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., assessment_ids: _Optional[_Iterable[str]] = ..., members_screened: _Optional[int] = ..., raised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    alert_id: str
+    def __init__(self, kind: _Optional[_Union[AlertKind, str]] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., group_key: _Optional[str] = ..., flight_number: _Optional[str] = ..., departure_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., assessment_ids: _Optional[_Iterable[str]] = ..., members_screened: _Optional[int] = ..., raised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., alert_id: _Optional[str] = ...) -> None: ...
 
 class ScreenRequest(_message.Message):
     __slots__ = ("screening",)
@@ -378,12 +380,14 @@ class ListIndicatorsResponse(_message.Message):
     def __init__(self, ruleset_version: _Optional[str] = ..., indicators: _Optional[_Iterable[_Union[IndicatorDefinition, _Mapping]]] = ...) -> None: ...
 
 class WatchAlertsRequest(_message.Message):
-    __slots__ = ("checkpoint", "mode")
+    __slots__ = ("checkpoint", "mode", "after_alert_id")
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     checkpoint: str
     mode: Mode
-    def __init__(self, checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ...) -> None: ...
+    after_alert_id: str
+    def __init__(self, checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., after_alert_id: _Optional[str] = ...) -> None: ...
 
 class WatchAlertsResponse(_message.Message):
     __slots__ = ("alert",)
