@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from departure_screening.access.control import AccessSettings
 from departure_screening.api.limits import DEFAULT_MAX_MANIFEST_STREAMS, DEFAULT_MAX_WATCHERS
+from departure_screening.pipeline.batching import DEFAULT_MAX_CALLERS
 from departure_screening.screening.ruleset import default_rules_dir
 from departure_screening.serving.logs import FORMATS, TEXT
 
@@ -28,6 +29,7 @@ class ServeConfig:
     workers: int = 16  # threads for short calls; the long streams get their own
     max_watchers: int = DEFAULT_MAX_WATCHERS
     max_manifest_streams: int = DEFAULT_MAX_MANIFEST_STREAMS
+    max_commit_queue: int = DEFAULT_MAX_CALLERS
     grace_seconds: float = 5.0
     drain_seconds: float = 5.0  # NOT_SERVING but still serving, before the grace period
     key_file: str = ""
@@ -49,6 +51,8 @@ class ServeConfig:
     def __post_init__(self) -> None:
         if self.processes < 1:
             raise ValueError(f"processes must be at least 1, got {self.processes}")
+        if self.max_commit_queue < 1:
+            raise ValueError(f"max commit queue must be at least 1, got {self.max_commit_queue}")
         if self.rules_poll < 0:
             raise ValueError(f"rules poll must be 0 or more seconds, got {self.rules_poll}")
         if self.rules_signatures < 0:
@@ -140,6 +144,15 @@ def add_serve_arguments(
         metavar="N",
         help="open ScreenManifest streams; more get RESOURCE_EXHAUSTED"
         " (DEPSCREEN_MAX_MANIFEST_STREAMS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-commit-queue",
+        type=at_least_one,
+        default=_env(env, "max-commit-queue", str(d.max_commit_queue)),
+        metavar="N",
+        help="calls (a Screen, a manifest's chunk) being screened or waiting for their commit"
+        " at once, per process; more get RESOURCE_EXHAUSTED at once"
+        " (DEPSCREEN_MAX_COMMIT_QUEUE; default %(default)s)",
     )
     parser.add_argument(
         "--grace-seconds",
@@ -258,6 +271,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         workers=args.workers,
         max_watchers=args.max_watchers,
         max_manifest_streams=args.max_manifest_streams,
+        max_commit_queue=args.max_commit_queue,
         grace_seconds=args.grace_seconds,
         drain_seconds=args.drain_seconds,
         key_file=args.key_file,
@@ -306,6 +320,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         str(config.max_watchers),
         "--max-manifest-streams",
         str(config.max_manifest_streams),
+        "--max-commit-queue",
+        str(config.max_commit_queue),
         "--grace-seconds",
         repr(config.grace_seconds),
         "--drain-seconds",
