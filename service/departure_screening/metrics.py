@@ -67,6 +67,8 @@ class Metrics:
     ruleset_info: Gauge
     access_denied: Counter
     config_reloads: Counter
+    commit_queue_depth: Gauge
+    commit_queue_limit: Gauge
 
     def initialise(self, checkpoints: Iterable[str], indicator_codes: Iterable[str]) -> None:
         """Create every bounded series at zero, so rate() sees the first screening too."""
@@ -168,6 +170,21 @@ def create_metrics(
             ["file", "result"],
             registry=registry,
         ),
+        # Summed over a server's processes, like the limit beside it: depth near the
+        # limit means calls are about to be refused with RESOURCE_EXHAUSTED.
+        commit_queue_depth=Gauge(
+            "depscreen_commit_queue_depth",
+            "Calls (a Screen, a manifest's chunk) in the commit queue: being screened or"
+            " waiting for their commit.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        ),
+        commit_queue_limit=Gauge(
+            "depscreen_commit_queue_limit",
+            "Calls the commit queue holds at once (--max-commit-queue); more are refused.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        ),
     )
 
 
@@ -217,3 +234,6 @@ class MetricsObserver:
 
     def alerted(self, alert: GroupAlert) -> None:
         self._m.group_alerts.labels(alert.checkpoint, MODE_LABELS[alert.mode]).inc()
+
+    def queue_depth(self, change: int) -> None:
+        self._m.commit_queue_depth.inc(change)

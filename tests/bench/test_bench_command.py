@@ -72,6 +72,11 @@ def test_bench_reports_every_figure_as_json() -> None:
     assert (
         abs(replay["ratio_durable"] - replay["seconds"] / replay["durable_baseline_seconds"]) < 0.01
     )
+    overload = figures["overload"]
+    assert overload["sustainable_rps"] == unary["screen_rps"]
+    assert overload["offered_rps"] > 0 and overload["admitted_rps"] > 0
+    assert 0 <= overload["refused_share"] <= 1 and overload["other_errors"] == 0
+    assert 0 < overload["admitted_p50_ms"] <= overload["admitted_p99_ms"]
     assert figures["processes"] >= 1
     host = figures["machine"]
     assert host["cpus"] >= 1 and host["cpu"] and host["python_loop_ms"] > 0

@@ -26,6 +26,7 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         max_watchers=9,
         watch_buffer=50,
         max_manifest_streams=4,
+        max_commit_queue=5,
         grace_seconds=2.5,
         drain_seconds=0.5,
         log_format="json",

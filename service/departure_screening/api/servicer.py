@@ -19,7 +19,9 @@ from departure_screening.api.caller import current_principal
 from departure_screening.api.limits import Slots, StreamLimits
 from departure_screening.api.status import code_name, status_for
 from departure_screening.errors import (
+    DeadlineExpired,
     InvalidArgument,
+    Overloaded,
     Refused,
     ScreeningError,
     StoreUnavailable,
@@ -36,6 +38,8 @@ R = TypeVar("R")
 MANIFEST_CHUNK = 500
 # How often a WatchAlerts stream checks that its client is still there.
 WATCH_POLL_SECONDS = 0.5
+# A call without a deadline reports one this far away or further (gRPC's "infinite").
+NO_DEADLINE_SECONDS = 365 * 24 * 3600.0
 
 
 class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
@@ -102,19 +106,22 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
     def _count(self, method: str, code: str) -> None:
         self._metrics.rpc_requests.labels(method, code).inc()
 
-    def _screen_one(self, request: pb.ScreenRequest) -> pb.Assessment:
+    def _screen_one(self, request: pb.ScreenRequest, deadline: float | None) -> pb.Assessment:
         started = time.perf_counter()
+        if deadline is not None and deadline <= time.monotonic():
+            # It waited for a server thread past its deadline: its caller has gone.
+            raise DeadlineExpired("the deadline passed before the call began")
         violations = validation.screening_violations(request, self._checkpoints)
         if violations:
             raise InvalidArgument(violations)
         outcome = self._screener.screen(
-            convert.screening_from_pb(request.screening, current_principal.get())
+            convert.screening_from_pb(request.screening, current_principal.get()), deadline
         )
         self._metrics.screening_duration.labels("Screen").observe(time.perf_counter() - started)
         return convert.assessment_to_pb(outcome.assessment)
 
     def _screen_chunk(
-        self, requests: list[pb.ScreenManifestRequest]
+        self, requests: list[pb.ScreenManifestRequest], deadline: float | None
     ) -> list[pb.ScreenManifestResponse]:
         """Valid items go to the store together; each bad item gets its own error."""
         started = time.perf_counter()
@@ -130,7 +137,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             else:
                 responses.append(None)
                 valid.append(convert.screening_from_pb(request.screening, by))
-        results = iter(self._screener.screen_many(valid) if valid else [])
+        results = iter(self._screener.screen_many(valid, deadline) if valid else [])
         elapsed = time.perf_counter() - started
         observe = self._metrics.screening_duration.labels("ScreenManifest").observe
         out: list[pb.ScreenManifestResponse] = []
@@ -150,10 +157,11 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
     # -- RPCs ----------------------------------------------------------------
 
     def Screen(self, request: pb.ScreenRequest, context: grpc.ServicerContext) -> pb.ScreenResponse:
+        deadline = call_deadline(context)
         return self._unary(
             "Screen",
             context,
-            lambda: pb.ScreenResponse(assessment=self._screen_one(request)),
+            lambda: pb.ScreenResponse(assessment=self._screen_one(request, deadline)),
             request_id=request.screening.request_id,
         )
 
@@ -181,14 +189,18 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
     ) -> Iterator[pb.ScreenManifestResponse]:
         code = "OK"
         items = 0
+        deadline = call_deadline(context)
         try:
             for chunk in read_ahead(requests, MANIFEST_CHUNK):
                 try:
-                    responses = self._screen_chunk(chunk)
-                except StoreUnavailable as error:
-                    # Without a store nothing later can succeed either: end the stream.
-                    code = "UNAVAILABLE"
-                    context.abort_with_status(rpc_status.to_status(status_for(error)))
+                    responses = self._screen_chunk(chunk, deadline)
+                except (StoreUnavailable, Overloaded, DeadlineExpired) as error:
+                    # Without a store, room in the commit queue or time, nothing later
+                    # succeeds either: end the stream (what was answered is stored; the
+                    # sender resumes from there, retries keeping their request ids).
+                    status = status_for(error)
+                    code = code_name(status.code)
+                    context.abort_with_status(rpc_status.to_status(status))
                 items += len(responses)
                 yield from responses
         except Refused:
@@ -307,6 +319,14 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             if not page:
                 return
             after = page[-1].alert_id
+
+
+def call_deadline(context: grpc.ServicerContext) -> float | None:
+    """The call's deadline on ``time.monotonic()``'s clock; None without one."""
+    remaining = context.time_remaining()
+    if remaining is None or remaining > NO_DEADLINE_SECONDS:
+        return None
+    return time.monotonic() + float(remaining)
 
 
 _END = object()

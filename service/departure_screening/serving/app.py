@@ -66,7 +66,14 @@ def build_app(config: ServeConfig, registry: CollectorRegistry | None = None) ->
     pseudonymizer = Pseudonymizer(load_key(config.store, config.key_file))
     store = _open_or_wait(config.store, AlertHub(config.watch_buffer))
     try:
-        screener = Screener(ruleset, store, pseudonymizer, MetricsObserver(metrics))
+        screener = Screener(
+            ruleset,
+            store,
+            pseudonymizer,
+            MetricsObserver(metrics),
+            max_queued=config.max_commit_queue,
+        )
+        metrics.commit_queue_limit.set(config.max_commit_queue)
         limits = StreamLimits(config.max_watchers, config.max_manifest_streams)
         servicer = ScreeningServicer(screener, config.checkpoints, metrics, limits)
         access = build_access(

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from departure_screening.access.control import AccessSettings
 from departure_screening.api.limits import DEFAULT_MAX_MANIFEST_STREAMS, DEFAULT_MAX_WATCHERS
+from departure_screening.pipeline.batching import DEFAULT_MAX_CALLERS
 from departure_screening.screening.alerts import DEFAULT_WATCHER_BUFFER
 from departure_screening.screening.ruleset import default_rules_dir
 from departure_screening.serving.logs import FORMATS, TEXT
@@ -30,6 +31,7 @@ class ServeConfig:
     max_watchers: int = DEFAULT_MAX_WATCHERS
     watch_buffer: int = DEFAULT_WATCHER_BUFFER  # alerts waiting for one watcher
     max_manifest_streams: int = DEFAULT_MAX_MANIFEST_STREAMS
+    max_commit_queue: int = DEFAULT_MAX_CALLERS
     grace_seconds: float = 5.0
     drain_seconds: float = 5.0  # NOT_SERVING but still serving, before the grace period
     key_file: str = ""
@@ -51,6 +53,8 @@ class ServeConfig:
     def __post_init__(self) -> None:
         if self.processes < 1:
             raise ValueError(f"processes must be at least 1, got {self.processes}")
+        if self.max_commit_queue < 1:
+            raise ValueError(f"max commit queue must be at least 1, got {self.max_commit_queue}")
         if self.rules_poll < 0:
             raise ValueError(f"rules poll must be 0 or more seconds, got {self.rules_poll}")
         if self.rules_signatures < 0:
@@ -150,6 +154,15 @@ def add_serve_arguments(
         metavar="N",
         help="open ScreenManifest streams; more get RESOURCE_EXHAUSTED"
         " (DEPSCREEN_MAX_MANIFEST_STREAMS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-commit-queue",
+        type=at_least_one,
+        default=_env(env, "max-commit-queue", str(d.max_commit_queue)),
+        metavar="N",
+        help="calls (a Screen, a manifest's chunk) being screened or waiting for their commit"
+        " at once, per process; more get RESOURCE_EXHAUSTED at once"
+        " (DEPSCREEN_MAX_COMMIT_QUEUE; default %(default)s)",
     )
     parser.add_argument(
         "--grace-seconds",
@@ -269,6 +282,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         max_watchers=args.max_watchers,
         watch_buffer=args.watch_buffer,
         max_manifest_streams=args.max_manifest_streams,
+        max_commit_queue=args.max_commit_queue,
         grace_seconds=args.grace_seconds,
         drain_seconds=args.drain_seconds,
         key_file=args.key_file,
@@ -319,6 +333,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         str(config.watch_buffer),
         "--max-manifest-streams",
         str(config.max_manifest_streams),
+        "--max-commit-queue",
+        str(config.max_commit_queue),
         "--grace-seconds",
         repr(config.grace_seconds),
         "--drain-seconds",

@@ -46,6 +46,11 @@ ALERT_POLL_SECONDS = 0.2
 CHECKPOINT_SECONDS = 0.2
 # WAL frames (pages) past which a commit checkpoints the rest itself: about 32 MiB.
 WAL_RESTART_FRAMES = 8192
+# Free space on the store's filesystem under which ``check`` (health) reports it full.
+# Asked of the filesystem, not found by a probe commit: a failed commit leaves the log's
+# new blocks allocated, so a small write still fits there while screenings fail. A
+# manifest's chunk of 500 writes about 2 MiB of log.
+MIN_FREE_BYTES = 4 * 1024 * 1024
 
 
 class _SqliteDb:
@@ -236,16 +241,38 @@ class SqliteStore(SqlStore):
         finally:
             self._write_lock.release()
 
+    def check(self) -> None:
+        """Readable, and (unless read-only) with room on its disk for commits."""
+        super().check()
+        if self._read_only:
+            return
+        try:
+            fs = os.statvfs(self.path.parent)
+        except OSError as error:
+            raise StoreUnavailable(f"SQLite store unavailable: {error}") from error
+        free = fs.f_bavail * fs.f_frsize
+        if free < MIN_FREE_BYTES:
+            raise StoreUnavailable(
+                f"SQLite store unavailable: its disk is full ({free} bytes free,"
+                f" {MIN_FREE_BYTES} needed)"
+            )
+
     # -- background work ---------------------------------------------------------
 
     def _maintain(self) -> None:
         """Checkpoints in the background."""
+        failing = ""  # the error reported last; a full disk fails every pass alike
         while not self._stop.wait(CHECKPOINT_SECONDS):
             try:
                 self._checkpoint()
             except (sqlite3.Error, StoreUnavailable) as error:
-                if not self._stop.is_set():
+                if not self._stop.is_set() and str(error) != failing:
+                    failing = str(error)
                     log.warning("SQLite background work failed: %s", error)
+            else:
+                if failing:
+                    failing = ""
+                    log.info("SQLite background work succeeds again")
 
     def _checkpoint(self) -> None:
         with self._connection() as conn:
