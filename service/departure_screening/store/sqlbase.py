@@ -464,6 +464,12 @@ class SqlStore(ABC):
         with self._errors(), self._transaction(write=False) as db:
             return self._chain_point(db, "head")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Db]:
+        """One read-only transaction over one snapshot of the whole store (backups)."""
+        with self._errors(), self._transaction(write=False) as db:
+            yield db
+
     def check(self) -> None:
         with self._errors(), self._transaction(write=False) as db:
             db.one("SELECT seq FROM chain_state WHERE name = 'head'")
