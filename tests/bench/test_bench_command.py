@@ -76,6 +76,17 @@ def test_bench_reports_every_figure_as_json() -> None:
     host = figures["machine"]
     assert host["cpus"] >= 1 and host["cpu"] and host["python_loop_ms"] > 0
     assert figures["store"] == "sqlite"
+    access = figures["access"]
+    assert access["plain_rps"] > 0 and access["mtls_rps"] > 0
+    assert access["durable_baseline_mtls_rps"] > 0
+    assert abs(access["ratio"] - access["mtls_rps"] / access["plain_rps"]) < 0.001
+    assert (
+        abs(access["ratio_durable"] - access["mtls_rps"] / access["durable_baseline_mtls_rps"])
+        < 0.001
+    )
+    cost = (1 / access["mtls_rps"] - 1 / access["plain_rps"]) * 1e6
+    assert abs(access["cost_us_per_call"] - cost) < 1
+    assert figures["targets_met"]["access.ratio"] == (access["ratio"] >= 0.85)
     assert set(figures["targets_met"]) == {
         "unary.ratio_durable",
         "stream.ratio_durable",
@@ -83,6 +94,7 @@ def test_bench_reports_every_figure_as_json() -> None:
         "latency_ms.p99",
         "streams.p99_ms_with",
         "memory.growth_pct",
+        "access.ratio",
     }
 
 
@@ -132,3 +144,15 @@ def test_bench_refuses_fewer_than_one_process_before_starting_anything() -> None
     result = _bench(*SMALL, "--processes", "0", timeout=30)
     assert result.returncode == 2
     assert "--processes: must be at least 1, got 0" in result.stderr
+
+
+def test_bench_refuses_tls_material_not_of_its_own_making(tmp_path: Path) -> None:
+    for flags in (
+        ["--tls-ca", str(tmp_path / "ca.pem")],
+        ["--tls-cert", str(tmp_path / "c.pem"), "--tls-key", str(tmp_path / "c.key")],
+        ["--token", "a.b.c"],
+    ):
+        result = _bench(*SMALL, *flags, timeout=30)
+        assert result.returncode == 2, flags
+        assert "makes its own certificates and officer token" in result.stderr
+        assert result.stdout == ""
