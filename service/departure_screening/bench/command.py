@@ -29,7 +29,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from departure_screening.access.client import add_client_arguments
+from departure_screening.access.client import (
+    PLAINTEXT,
+    ClientConfigError,
+    add_client_arguments,
+    client_credentials,
+)
 from departure_screening.bench import machine
 from departure_screening.bench.access_material import make_access_material
 from departure_screening.bench.children import (
@@ -197,7 +202,12 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    if any(flag is not None for flag in (args.tls_ca, args.tls_cert, args.tls_key, args.token)):
+    try:
+        credentials = client_credentials(args)  # flags that do not fit: as for every client
+    except ClientConfigError as error:
+        print(f"depscreen bench: {error}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if credentials != PLAINTEXT:
         # The bench starts its servers itself, so it also makes the certificates and the
         # token its mTLS phase needs; material from elsewhere would match none of them.
         print(
