@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: serve test setup setup-serve system-deps deploy-deps lint proto fuzz image image-archive
+.PHONY: serve test setup setup-serve system-deps deploy-deps node-deps lint proto fuzz image image-archive
 
 # Serving needs the package alone; the tests also need the dev tools and the reports extra.
 $(VENV)/.serve-installed: pyproject.toml
@@ -25,6 +25,10 @@ serve: setup-serve
 system-deps:
 	scripts/system-deps
 
+# Node.js and the packages of the Node.js client test (tests/access/node), by npm ci.
+node-deps:
+	scripts/node-deps
+
 # The container image and what its tests need (podman, mmdebstrap, systemd): deploy/README.md.
 deploy-deps:
 	scripts/deploy-deps
@@ -45,7 +49,7 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: setup system-deps deploy-deps lint
+test: setup system-deps deploy-deps node-deps lint
 	$(VENV)/bin/depscreen rules validate
 	$(VENV)/bin/depscreen rules test
 	$(VENV)/bin/depscreen access test

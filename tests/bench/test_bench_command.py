@@ -81,6 +81,17 @@ def test_bench_reports_every_figure_as_json() -> None:
     host = figures["machine"]
     assert host["cpus"] >= 1 and host["cpu"] and host["python_loop_ms"] > 0
     assert figures["store"] == "sqlite"
+    access = figures["access"]
+    assert access["plain_rps"] > 0 and access["mtls_rps"] > 0
+    assert access["durable_baseline_mtls_rps"] > 0
+    assert abs(access["ratio"] - access["mtls_rps"] / access["plain_rps"]) < 0.001
+    assert (
+        abs(access["ratio_durable"] - access["mtls_rps"] / access["durable_baseline_mtls_rps"])
+        < 0.001
+    )
+    cost = (1 / access["mtls_rps"] - 1 / access["plain_rps"]) * 1e6
+    assert abs(access["cost_us_per_call"] - cost) < 1
+    assert figures["targets_met"]["access.ratio"] == (access["ratio"] >= 0.85)
     assert set(figures["targets_met"]) == {
         "unary.ratio_durable",
         "stream.ratio_durable",
@@ -88,6 +99,7 @@ def test_bench_reports_every_figure_as_json() -> None:
         "latency_ms.p99",
         "streams.p99_ms_with",
         "memory.growth_pct",
+        "access.ratio",
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from departure_screening.access.client import ClientCredentials
 from departure_screening.bench.children import Child
 from departure_screening.bench.phases import Traffic, in_turn
 
@@ -14,7 +15,7 @@ def test_slices_alternate_abba_and_each_rate_is_the_mean_of_its_slices() -> None
         "baseline": iter([10.0, 20.0, 30.0, 60.0]),
     }
 
-    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+    def measure(target: str, seconds: float, traffic: Traffic, _: ClientCredentials) -> float:
         calls.append((target, seconds))
         return next(rates[target])
 
@@ -32,7 +33,7 @@ def test_a_host_that_slows_down_midway_leaves_the_ratio_alone() -> None:
     service, baseline = Child([], "service"), Child([], "baseline")
     elapsed = 0.0
 
-    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+    def measure(target: str, seconds: float, traffic: Traffic, _: ClientCredentials) -> float:
         nonlocal elapsed
         speed = 1.0 if elapsed < 8.0 else 0.5
         elapsed += seconds
@@ -46,7 +47,7 @@ def test_three_servers_take_turns_forward_then_backward() -> None:
     children = [Child([], name) for name in ("service", "transport", "durable")]
     calls: list[str] = []
 
-    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+    def measure(target: str, seconds: float, traffic: Traffic, _: ClientCredentials) -> float:
         calls.append(target)
         return {"service": 1.0, "transport": 2.0, "durable": 3.0}[target]
 

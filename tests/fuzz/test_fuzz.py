@@ -16,16 +16,21 @@ from types import ModuleType
 
 import pytest
 
-from . import harness, request_path, ruleset_loader
+from . import device_certificate, harness, officer_token, request_path, ruleset_loader
 
 ROOT = Path(__file__).resolve().parents[2]
 # Inputs per harness in CI (a few seconds for the request path; the ruleset loader
 # parses kilobytes of YAML per input, so fewer), each run also capped in time.
-RUNS = {request_path.NAME: 5000, ruleset_loader.NAME: 300}
+RUNS = {
+    request_path.NAME: 5000,
+    ruleset_loader.NAME: 300,
+    officer_token.NAME: 3000,
+    device_certificate.NAME: 5000,
+}
 MAX_SECONDS = 40
 SEED = os.environ.get("FUZZ_SEED", "1")  # fixed: a CI failure reproduces
 
-HARNESSES = [request_path, ruleset_loader]
+HARNESSES = [request_path, ruleset_loader, officer_token, device_certificate]
 
 
 @pytest.mark.parametrize("module", HARNESSES, ids=lambda m: m.NAME)

@@ -51,11 +51,12 @@ class ClientCredentials:
 PLAINTEXT = ClientCredentials()
 
 
-def add_client_arguments(parser: argparse.ArgumentParser) -> None:
+def add_client_arguments(
+    parser: argparse.ArgumentParser,
+    description: str = "default: plaintext, as to a service on this host",
+) -> None:
     """The four connection flags, on any client's command line."""
-    group = parser.add_argument_group(
-        "connection security", "default: plaintext, as to a service on this host"
-    )
+    group = parser.add_argument_group("connection security", description)
     group.add_argument(
         "--tls-ca",
         metavar="PATH",

@@ -7,6 +7,10 @@ All three servers run as child processes on loopback and one load generator
 drives them in turn in the same run, so the ratios compare like with like.
 The service's store is SQLite in a temporary folder, or (``--store``) an empty
 store of its own, e.g. a PostgreSQL database made for the run.
+
+The access phase starts the service once more, on the same store, with mutual TLS
+and access control on, and the durable baseline over the same mutual TLS; the
+certificates and the officer token are the bench's own, made for the run.
 """
 
 from __future__ import annotations
@@ -26,14 +30,18 @@ from rich.progress import Progress
 from rich.table import Table
 
 from departure_screening.access.client import (
+    PLAINTEXT,
     ClientConfigError,
     add_client_arguments,
     client_credentials,
 )
 from departure_screening.bench import machine
+from departure_screening.bench.access_material import make_access_material
 from departure_screening.bench.children import (
     BenchError,
+    Child,
     check_store_empty,
+    service_environment,
     start_baseline,
     start_service,
 )
@@ -77,7 +85,8 @@ def run_bench(
         check_store_empty(store)
     host = machine.describe()  # before the servers start, so that nothing else runs
     with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp, ExitStack() as running:
-        service = start_service(Path(tmp), processes, store)
+        env = service_environment(Path(tmp), store)
+        service = start_service(Path(tmp), env, processes)
         running.callback(service.stop)
         baseline = start_baseline(processes)
         running.callback(baseline.stop)
@@ -93,6 +102,8 @@ def run_bench(
             progress.update(task, description=f"replay of {replay} screenings")
             replay_s = replay_seconds(service.target, replay, traffic)
             replay_d = replay_seconds(durable.target, replay, traffic)
+            progress.update(task, description="mTLS and access control")
+            access = access_phase(Path(tmp), env, service, processes, seconds, traffic)
             progress.update(task, description=f"latency at {rate:g}/s")
             time.sleep(SETTLE_SECONDS)
             latency = latency_at_rate(service.target, rate, seconds, traffic)
@@ -136,6 +147,43 @@ def run_bench(
             "durable_baseline_seconds": round(replay_d, 2),
             "ratio_durable": round(replay_s / replay_d, 3),
         },
+        "access": access,
+    }
+
+
+def access_phase(
+    workdir: Path,
+    env: dict[str, str],
+    plain: Child,
+    processes: int,
+    seconds: float,
+    traffic: Traffic,
+) -> dict[str, float]:
+    """``Screen`` over mTLS with every check, against the same service in plain mode.
+
+    A counter PC's calls: a device certificate, and an officer token bound to it and to
+    its checkpoint on every call. The durable baseline over the same mutual TLS says
+    what the transport's share of the cost is.
+    """
+    material = make_access_material(workdir / "pki")
+    with ExitStack() as running:
+        mtls = start_service(workdir, env, processes, access=material)
+        running.callback(mtls.stop)
+        durable = start_baseline(
+            processes, durable=workdir / "durable-baseline-mtls.db", access=material
+        )
+        running.callback(durable.stop)
+        plain_rps, mtls_rps, durable_rps = in_turn(
+            unary_rps, [plain, mtls, durable], seconds, traffic
+        )
+    return {
+        "plain_rps": round(plain_rps, 1),
+        "mtls_rps": round(mtls_rps, 1),
+        "ratio": round(mtls_rps / plain_rps, 3),
+        "durable_baseline_mtls_rps": round(durable_rps, 1),
+        "ratio_durable": round(mtls_rps / durable_rps, 3),
+        # What mTLS and the checks add to each call, on this host with this load.
+        "cost_us_per_call": round((1 / mtls_rps - 1 / plain_rps) * 1e6, 1),
     }
 
 
@@ -148,6 +196,8 @@ TARGETS = {
     ("latency_ms", "p99"): ("<=", 5.0),
     ("streams", "p99_ms_with"): ("<=", 5.0),
     ("memory", "growth_pct"): ("<=", 10.0),
+    # Against the same service in plain mode: what identity and authorization cost.
+    ("access", "ratio"): (">=", 0.85),
 }
 
 
@@ -161,16 +211,17 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
-        credentials = client_credentials(args)
+        credentials = client_credentials(args)  # flags that do not fit: as for every client
     except ClientConfigError as error:
         print(f"depscreen bench: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    if credentials.tls:
-        # The servers the bench starts serve plaintext: TLS material would only make every
-        # call fail. The flags are for a phase that starts them with TLS.
+    if credentials != PLAINTEXT:
+        # The bench starts its servers itself, so it also makes the certificates and the
+        # token its mTLS phase needs; material from elsewhere would match none of them.
         print(
-            "depscreen bench: --tls-ca, --tls-cert, --tls-key and --token are for the mTLS "
-            "phase, which this version of the bench does not run yet",
+            "depscreen bench: --tls-ca, --tls-cert, --tls-key and --token are refused: the "
+            "bench starts its own servers and makes its own certificates and officer token "
+            "for its mTLS phase",
             file=sys.stderr,
         )
         return EXIT_CANNOT_RUN
@@ -278,6 +329,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         "",
         "",
     )
+    acc = result["access"]
+    table.add_row(
+        "Screen over mTLS + access control, req/s ÷ plain",
+        f"{acc['mtls_rps']:.0f} ÷ {acc['plain_rps']:.0f} = {acc['ratio']:.2f}"
+        f" ({acc['cost_us_per_call']:+.0f} µs per call)",
+        "",
+        f"{acc['durable_baseline_mtls_rps']:.0f} (over mTLS)",
+        f"{acc['ratio_durable']:.2f}",
+        "÷ plain ≥ 0.85",
+        str(met["access.ratio"]),
+    )
     Console().print(table)
     return 0
 
@@ -308,5 +370,10 @@ def add_bench_parser(commands: Any) -> None:
         help="the service's store, which must be empty: the bench fills it with test screenings"
         " and leaves them (default: SQLite in a temporary folder, removed afterwards)",
     )
-    add_client_arguments(bench)
+    # Taken as by every client, and refused: the bench serves itself (see _cmd_bench).
+    add_client_arguments(
+        bench,
+        "refused by the bench, which starts its own servers and makes its own certificates"
+        " and officer token for its mTLS phase",
+    )
     bench.set_defaults(func=_cmd_bench)

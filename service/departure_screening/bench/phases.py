@@ -83,7 +83,7 @@ class Traffic:
 
 
 def in_turn(
-    measure: Callable[[str, float, Traffic], float],
+    measure: Callable[[str, float, Traffic, ClientCredentials], float],
     children: Sequence[Child],
     seconds: float,
     traffic: Traffic,
@@ -95,14 +95,14 @@ def in_turn(
     hypervisor). Measured one after the other, a change between servers shows up
     as a change of their ratio; in alternating slices, every other round in
     reverse order (ABBA) so that a steady drift weighs on all alike, all see the
-    same host.
+    same host. Each server is called with the credentials it asks for.
     """
     part = seconds / slices
     rates: list[list[float]] = [[] for _ in children]
     turns = list(zip(children, rates, strict=True))
     for i in range(slices):
         for child, own in turns if i % 2 == 0 else reversed(turns):
-            own.append(measure(child.target, part, traffic))
+            own.append(measure(child.target, part, traffic, child.credentials))
     return [statistics.fmean(own) for own in rates]
 
 
