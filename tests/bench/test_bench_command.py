@@ -72,6 +72,12 @@ def test_bench_reports_every_figure_as_json() -> None:
     assert (
         abs(replay["ratio_durable"] - replay["seconds"] / replay["durable_baseline_seconds"]) < 0.01
     )
+    paxlst = figures["paxlst"]
+    assert paxlst["passengers"] == 400 and paxlst["files"] >= 1
+    # Every generated passenger the reader takes is screened; its rejections are few.
+    assert 0.8 * 400 * paxlst["files"] <= paxlst["screened"] <= 400 * paxlst["files"]
+    assert paxlst["per_s_best"] >= paxlst["per_s_median"] > 0
+    assert paxlst["seconds_median"] > 0
     assert figures["processes"] >= 1
     host = figures["machine"]
     assert host["cpus"] >= 1 and host["cpu"] and host["python_loop_ms"] > 0
