@@ -172,10 +172,12 @@ def _add_optional_commands(commands: argparse._SubParsersAction[argparse.Argumen
     from departure_screening.audit import add_audit_parser
     from departure_screening.bench.command import add_bench_parser
     from departure_screening.exercise.cli import add_exercise_parser
+    from departure_screening.manifest.command import add_manifest_parser
 
     add_audit_parser(commands)
     add_exercise_parser(commands)
     add_bench_parser(commands)
+    add_manifest_parser(commands)
     add_access_parsers(commands)
     add_access_parser(commands)
 

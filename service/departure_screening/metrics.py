@@ -59,6 +59,7 @@ def in_multiprocess_mode() -> bool:
 class Metrics:
     registry: CollectorRegistry
     screenings: Counter
+    preliminary_screenings: Counter
     indicator_hits: Counter
     decisions: Counter
     group_alerts: Counter
@@ -78,6 +79,7 @@ class Metrics:
                 self.group_alerts.labels(checkpoint, mode)
                 for band in BAND_LABELS.values():
                     self.screenings.labels(checkpoint, mode, band)
+                    self.preliminary_screenings.labels(checkpoint, mode, band)
                 for code in codes:
                     self.indicator_hits.labels(checkpoint, mode, code)
                 for decision in DECISION_LABELS.values():
@@ -115,6 +117,13 @@ def create_metrics(
         screenings=Counter(
             "depscreen_screenings",
             "Screenings assessed, by checkpoint, mode and risk band.",
+            ["checkpoint", "mode", "band"],
+            registry=registry,
+        ),
+        preliminary_screenings=Counter(
+            "depscreen_preliminary_screenings",
+            "Preliminary screenings (airline passenger data, before the counter) assessed,"
+            " by checkpoint, mode and risk band; never counted in depscreen_screenings_total.",
             ["checkpoint", "mode", "band"],
             registry=registry,
         ),
@@ -216,10 +225,16 @@ class MetricsObserver:
     def __init__(self, metrics: Metrics) -> None:
         self._m = metrics
         self._screenings = _Children(metrics.screenings)
+        self._preliminary = _Children(metrics.preliminary_screenings)
         self._hits = _Children(metrics.indicator_hits)
 
     def assessed(self, assessment: Assessment) -> None:
         mode = MODE_LABELS[assessment.mode]
+        if assessment.preliminary:
+            # Its counter screening counts the traveller (and the indicators) once.
+            band = BAND_LABELS[assessment.band]
+            self._preliminary[assessment.checkpoint, mode, band].inc()
+            return
         self._screenings[assessment.checkpoint, mode, BAND_LABELS[assessment.band]].inc()
         for fired in assessment.indicators:
             self._hits[assessment.checkpoint, mode, fired.code].inc()

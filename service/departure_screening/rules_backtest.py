@@ -33,7 +33,8 @@ _PAGE = """<!doctype html>
 table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .6em;text-align:right}
 th:first-child,td:first-child{text-align:left}</style></head><body>
 <h1>Backtest of {{ r.candidate }}</h1>
-<p>{{ r.screenings }} stored assessments replayed, {{ r.skipped }} skipped (kept without facts);
+<p>{{ r.screenings }} stored assessments replayed, {{ r.skipped }} skipped
+(kept without facts, or preliminary);
 {{ r.changed }} would get another band.</p>
 <h2>Bands</h2>
 <table><tr><th>band</th><th>recorded</th><th>candidate</th></tr>

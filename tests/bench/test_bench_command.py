@@ -77,6 +77,12 @@ def test_bench_reports_every_figure_as_json() -> None:
     assert overload["offered_rps"] > 0 and overload["admitted_rps"] > 0
     assert 0 <= overload["refused_share"] <= 1 and overload["other_errors"] == 0
     assert 0 < overload["admitted_p50_ms"] <= overload["admitted_p99_ms"]
+    paxlst = figures["paxlst"]
+    assert paxlst["passengers"] == 400 and paxlst["files"] >= 1
+    # Every generated passenger the reader takes is screened; its rejections are few.
+    assert 0.8 * 400 * paxlst["files"] <= paxlst["screened"] <= 400 * paxlst["files"]
+    assert paxlst["per_s_best"] >= paxlst["per_s_median"] > 0
+    assert paxlst["seconds_median"] > 0
     assert figures["processes"] >= 1
     host = figures["machine"]
     assert host["cpus"] >= 1 and host["cpu"] and host["python_loop_ms"] > 0

@@ -37,6 +37,7 @@ DASHBOARDS_DIR = GRAFANA_DIR / "dashboards"
 # service/departure_screening/metrics.py and the contract's Metrics section).
 SERVICE_SERIES = {
     "depscreen_screenings_total",
+    "depscreen_preliminary_screenings_total",
     "depscreen_indicator_hits_total",
     "depscreen_decisions_total",
     "depscreen_group_alerts_total",
@@ -51,6 +52,7 @@ SERVICE_SERIES = {
 # Families labelled by checkpoint and mode: live and training must stay apart.
 CHECKPOINT_MODE_SERIES = {
     "depscreen_screenings_total",
+    "depscreen_preliminary_screenings_total",
     "depscreen_indicator_hits_total",
     "depscreen_decisions_total",
     "depscreen_group_alerts_total",

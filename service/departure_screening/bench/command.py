@@ -45,6 +45,7 @@ from departure_screening.bench.children import (
     start_baseline,
     start_service,
 )
+from departure_screening.bench.paxlst_rate import paxlst_rate
 from departure_screening.bench.phases import (
     MANIFEST_SIZE,
     OVERLOAD_FACTOR,
@@ -104,6 +105,8 @@ def run_bench(
             replay_d = replay_seconds(durable.target, replay, traffic)
             progress.update(task, description="mTLS and access control")
             access = access_phase(Path(tmp), env, service, processes, seconds, traffic)
+            progress.update(task, description="PAXLST manifests read and screened")
+            paxlst = paxlst_rate(service.target)
             progress.update(task, description=f"latency at {rate:g}/s")
             time.sleep(SETTLE_SECONDS)
             latency = latency_at_rate(service.target, rate, seconds, traffic)
@@ -140,6 +143,7 @@ def run_bench(
         "streams": streams,
         "memory": memory,
         "overload": overloaded,
+        "paxlst": paxlst,
         "replay": {
             "screenings": replay,
             "streams": REPLAY_STREAMS,
@@ -288,6 +292,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         f"{rep['ratio_durable']:.2f}",
         "≤ 1.25",
         str(met["replay.ratio_durable"]),
+    )
+    pax = result["paxlst"]
+    table.add_row(
+        f"PAXLST of {pax['passengers']} read and screened (preliminary), passengers/s",
+        f"{pax['per_s_median']:.0f} (median of {pax['files']} files)",
+        "",
+        "",
+        "",
+        "",
+        "",
     )
     table.add_row(
         f"Screen p50 / p99 at {lat['rate']:g}/s, ms",

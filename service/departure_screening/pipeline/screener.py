@@ -166,9 +166,9 @@ class Screener:
 
     def keys(self, s: Screening) -> ScreeningKeys:
         trip = s.trip
-        escort_key = (
-            self._pseudo.person(trip.escort_passport_number) if trip.escort_passport_number else ""
-        )
+        # Airline data names no escort: a preliminary screening joins no group.
+        escort = "" if s.preliminary else trip.escort_passport_number
+        escort_key = self._pseudo.person(escort) if escort else ""
         group_key = (
             "g-"
             + self._pseudo.digest(
@@ -188,6 +188,7 @@ class Screener:
             flight_number=trip.flight_number,
             departure_date=trip.departure_date,
             destination_country=trip.destination_country,
+            preliminary=s.preliminary,
         )
 
     def fingerprint(self, s: Screening) -> str:
@@ -293,6 +294,11 @@ class Screener:
             assessed_at=p.at,
             facts=scored.facts,
             screened_by=s.screened_by,
+            stage=s.stage,
+            not_evaluated=scored.not_evaluated,
+            # The counter screening replaces the preliminary one: groups, history and
+            # metrics count the traveller once.
+            supersedes="" if s.preliminary else tx.superseded(),
         )
         alert = group_alert(keys, history, policy.ruleset.context.group_alert_members, p.at)
         tx.save(assessment, alert)

@@ -104,7 +104,9 @@ def run_backtest(
 
 def _replay(report: Backtest, engine: RuleEngine, candidate: Ruleset, record: Replayed) -> None:
     a = record.assessment
-    if a.facts is None:
+    # A preliminary assessment is a preview the counter screening supersedes: replaying
+    # it would count the traveller twice.
+    if a.facts is None or a.preliminary:
         report.skipped += 1
         return
     facts = with_lists(a.facts, candidate.lists)

@@ -24,7 +24,12 @@ from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.store.alert_feed import ALERT_PAGE
-from departure_screening.store.base import ScreeningKeys, StoredAssessment, StoredDecision
+from departure_screening.store.base import (
+    ScreeningKeys,
+    StoredAssessment,
+    StoredDecision,
+    open_preliminary,
+)
 
 
 @dataclass
@@ -211,6 +216,11 @@ class _MemoryTransaction:
 
     def history(self, watchlist: frozenset[str], windows: ContextWindows) -> HistoryContext:
         return self._store._history(self._keys, watchlist, windows)
+
+    def superseded(self) -> str:
+        k = self._keys
+        rows = self._store._by_traveller.get((k.mode, k.traveller_key), ())
+        return open_preliminary([r.assessment for r in rows if r.keys.trip_key == k.trip_key])
 
     def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
         # Visible at once to the screenings after it in the same transaction.

@@ -38,6 +38,8 @@ from departure_screening.store.base import (
     ScreeningKeys,
     StoredAssessment,
     StoredDecision,
+    TripKey,
+    open_preliminary,
 )
 from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link
 from departure_screening.store.codec import (
@@ -565,6 +567,27 @@ class SqlStore(ABC):
                 )
         return trips
 
+    def _staged_by_trip(
+        self, db: Db, keys: Sequence[ScreeningKeys]
+    ) -> dict[TripKey, list[Assessment]]:
+        """The staged assessments (format 3: preliminary ones and those superseding one) of
+        the batch's counter screenings' travellers, by trip, in screening order. One read
+        for the batch; a traveller screened only at counters has none."""
+        wanted = {k.trip_key for k in keys if not k.preliminary}
+        found: dict[TripKey, list[Assessment]] = {}
+        for part in _chunks(sorted({t[0] for t in wanted})):
+            for traveller_key, mode, flight_number, departure_date, body in db.all(
+                "SELECT traveller_key, mode, flight_number, departure_date, body FROM assessments"
+                f" WHERE traveller_key IN ({_placeholders(len(part))})"
+                " AND body LIKE '%\"supersedes\":%' ORDER BY chain_seq",
+                part,
+            ):
+                day = dt.date.fromisoformat(self._date_text(departure_date))
+                trip = (str(traveller_key), str(mode), str(flight_number), day)
+                if trip in wanted:
+                    found.setdefault(trip, []).append(decode_assessment(str(body)))
+        return found
+
     def _save(
         self, batch: _ScreeningBatch, keys: ScreeningKeys, a: Assessment, alert: GroupAlert | None
     ) -> None:
@@ -598,6 +621,8 @@ class SqlStore(ABC):
             # the others when the batch ends.
             batch.assessment_rows.append(row)
         batch.existing[keys.request_id] = StoredAssessment(a, keys.fingerprint)
+        if a.preliminary or a.supersedes:
+            batch.staged.setdefault(keys.trip_key, []).append(a)
         if alert is not None:
             alert_row = db.one(
                 "INSERT INTO group_alerts (assessment_id, checkpoint, mode, raised_at, body)"
@@ -911,6 +936,8 @@ class _ScreeningBatch:
         # Stored before the batch, then each save of the batch as it happens.
         self.existing = store._existing_many(db, [k.request_id for k in keys])
         self._postponed = store._postponed_trips(db, keys)
+        # Staged assessments by trip: stored before the batch, then the batch's own.
+        self.staged = store._staged_by_trip(db, keys)
         self.assessment_rows: list[tuple[Any, ...]] = []
         self.chain = _ChainAppender(store, db)
 
@@ -972,6 +999,9 @@ class _SqlTransaction:
 
     def history(self, watchlist: frozenset[str], windows: ContextWindows) -> HistoryContext:
         return self._batch.store._history(self._batch, self._keys, watchlist, windows)
+
+    def superseded(self) -> str:
+        return open_preliminary(self._batch.staged.get(self._keys.trip_key, ()))
 
     def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
         if self._saved:
