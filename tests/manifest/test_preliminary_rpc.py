@@ -3,6 +3,7 @@ how the counter screening that supersedes them counts the traveller once."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,9 @@ import grpc
 import pytest
 import yaml
 from conftest import InProcessServer, start_in_process
-from departure_screening.screening.ruleset import default_rules_dir
+from departure_screening.screening.backtest import run_backtest
+from departure_screening.screening.ruleset import default_rules_dir, load_ruleset
+from departure_screening.store.base import ReplayRecord
 from departure_screening.v1 import screening_pb2 as pb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -223,3 +226,16 @@ def test_bad_preliminary_fields_each_give_one_violation_and_store_nothing(
         for band in ("low", "elevated", "high"):
             labels = {"checkpoint": "CGK", "mode": "live", "band": band}
             assert sample_value(after, family, labels) == sample_value(before, family, labels)
+
+
+def test_the_backtest_skips_preliminary_assessments(grpc_server: InProcessServer) -> None:
+    """A preliminary assessment is a preview of its counter screening: replayed once."""
+    p = preliminary(trip__destination_country="KH")
+    early, at_counter = screen(grpc_server, p), screen(grpc_server, counter_of(p))
+    store = grpc_server.running.app.screener.store
+    records = [
+        ReplayRecord(store.get_assessment(a.assessment_id)[0], dt.date(2026, 3, 1), None)
+        for a in (early, at_counter)
+    ]
+    report = run_backtest(records, load_ruleset(default_rules_dir()))
+    assert (report.screenings, report.skipped) == (1, 1)

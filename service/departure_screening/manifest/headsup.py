@@ -38,6 +38,8 @@ class Traveller:
     not_evaluated: tuple[str, ...]
     booking_reference: str
     assessment_id: str
+    # The passenger's place in the manifest, to find it again; not written out.
+    ordinal: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -96,5 +96,6 @@ def _take(headsup: HeadsUp, record: PassengerRecord, response: pb.ScreenManifest
             not_evaluated=tuple(a.not_evaluated),
             booking_reference=record.booking_reference,
             assessment_id=a.assessment_id,
+            ordinal=record.ordinal,
         )
     )
