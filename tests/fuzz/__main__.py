@@ -13,8 +13,9 @@ import sys
 
 import atheris
 
-HARNESSES = ("request_path", "ruleset_loader")
-INSTRUMENTED = ["departure_screening", "yaml"]
+HARNESSES = ("request_path", "ruleset_loader", "bundle_reader")
+# zipfile: the bundle reader's archive parsing is where hostile bundles go first.
+INSTRUMENTED = ["departure_screening", "yaml", "zipfile"]
 
 
 def main(argv: list[str]) -> int:
