@@ -117,8 +117,9 @@ def test_sizes_a_header_understates_are_not_read_past(tmp_path: Path) -> None:
 def test_names_that_would_not_unpack_beside_the_others_are_refused(
     tmp_path: Path, name: str
 ) -> None:
-    # With a manifest that matches, these reached the unpacking of an unsigned deployment
-    # and failed there with OSError (a file where a directory goes, a name too long).
+    # With a manifest that matches, the first and third reached the unpacking of an
+    # unsigned deployment and failed there with OSError (a file where a directory goes,
+    # a name too long); the others are names no bundle is made with.
     _refused(tmp_path, _consistent({name: b"x: 1\n"}), "not a ruleset file name")
 
 
