@@ -13,9 +13,16 @@ import sys
 
 import atheris
 
-HARNESSES = ("request_path", "ruleset_loader", "officer_token", "device_certificate")
+HARNESSES = (
+    "request_path",
+    "ruleset_loader",
+    "bundle_reader",
+    "officer_token",
+    "device_certificate",
+)
 # The token verifier's JOSE library is Python too; the certificate parser is not (Rust).
-INSTRUMENTED = ["departure_screening", "yaml", "jwt"]
+# zipfile: the bundle reader's archive parsing is where hostile bundles go first.
+INSTRUMENTED = ["departure_screening", "yaml", "zipfile", "jwt"]
 
 
 def main(argv: list[str]) -> int:

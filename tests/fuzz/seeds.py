@@ -3,14 +3,17 @@
 Request seeds are serialised ``ScreenRequest``s of realistic screenings (made-up
 travellers) and of edge cases; ruleset seeds are the shipped files and mutations of
 them; token seeds real and attacked officer tokens; certificate seeds device
-certificates of every kind the identity code tells apart. libFuzzer starts from
+certificates of every kind the identity code tells apart; bundle seeds a signed bundle of
+the shipped rules and hostile variants. libFuzzer starts from
 these instead of from nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import zipfile
 from collections.abc import Callable
 
 import yaml
@@ -18,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from departure_screening.access import devcerts
+from departure_screening.screening.bundle import MANIFEST, SIGNATURES, make_bundle
 from departure_screening.screening.ruleset import (
     INDICATORS_FILE,
     RULESET_FILE,
@@ -27,6 +31,7 @@ from departure_screening.v1 import screening_pb2 as pb
 from google.type.date_pb2 import Date
 
 from . import device_certificate, officer_token
+from .bundle_reader import SIGNING_KEY
 from .harness import CORPUS
 from .ruleset_loader import join
 
@@ -267,10 +272,67 @@ def certificate_seeds() -> dict[str, bytes]:
     return seeds
 
 
+def _members(bundle: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _lying_sizes(bundle: bytes, claimed: int) -> bytes:
+    """Every member's uncompressed size, in both headers, said to be ``claimed``."""
+    data = bytearray(bundle)
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + offset : at + offset + 4] = claimed.to_bytes(4, "little")
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
+def bundle_seeds() -> dict[str, bytes]:
+    """A valid signed bundle of the shipped rules, and variants a reader must refuse."""
+    created = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    signed = make_bundle(default_rules_dir(), [SIGNING_KEY], note="seed", now=created)
+    members = _members(signed)
+    manifest = json.loads(members[MANIFEST])
+    seeds = {
+        "signed": signed,
+        "unsigned": make_bundle(default_rules_dir(), [], now=created),
+        "stored": _zip(members, zipfile.ZIP_STORED),
+        "bzip2": _zip(members, zipfile.ZIP_BZIP2),
+        "lzma": _zip(members, zipfile.ZIP_LZMA),
+        "with-directories": _zip({"tests/": b"", **members}),
+        "file-added": _zip({**members, "extra.yaml": b"bands: []\n"}),
+        "file-changed": _zip({**members, RULESET_FILE: members[RULESET_FILE] + b"\n# edit\n"}),
+        "file-removed": _zip({k: v for k, v in members.items() if k != INDICATORS_FILE}),
+        "manifest-missing-keys": _zip(
+            {**members, MANIFEST: json.dumps({"files": manifest["files"]}).encode()}
+        ),
+        "signatures-not-base64": _zip({**members, SIGNATURES: b'{"k": "%%%"}'}),
+        "not-json": _zip({**members, MANIFEST: b"\xff{", SIGNATURES: b"[1, 2"}),
+        "path-tricks": _zip({"../escape.yaml": b"x", "/abs.yaml": b"y", "a\\b.yaml": b"z"}),
+        "too-many-files": _zip({f"f{i}.yaml": b"" for i in range(70)}),
+        "bomb": _zip({RULESET_FILE: b"\0" * (5 << 20)}),
+        "lying-sizes": _lying_sizes(signed, 16),
+        "truncated": signed[: len(signed) // 2],
+        "not-a-zip": b"bands:\n- {name: LOW, min_score: 0}\n",
+        "empty": b"",
+    }
+    return seeds
+
+
 def write() -> None:
     seeds: dict[str, dict[str, bytes]] = {
         "request_path": {n: r.SerializeToString() for n, r in REQUESTS.items()},
         "ruleset_loader": ruleset_seeds(),
+        "bundle_reader": bundle_seeds(),
         officer_token.NAME: token_seeds(),
         device_certificate.NAME: certificate_seeds(),
     }

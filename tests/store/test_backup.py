@@ -50,6 +50,7 @@ def test_a_purged_store_with_decisions_and_alerts_is_copied_whole(
             assert [d.note for d in decisions] == (["ticket shown"] if a is recent[1] else [])
     finally:
         copy.close()
+    assert (tmp_path / "copy.db").stat().st_mode & 0o777 == 0o600
     assert table_rows(tmp_path / "copy.db", "group_alerts") == 1
     assert table_rows(tmp_path / "copy.db", "purges") == 1
 
@@ -63,6 +64,15 @@ def test_an_existing_file_is_never_replaced(durable_kit: StoreKit, tmp_path: Pat
         backup_store(durable_kit.url, out)
     assert out.read_bytes() == b"yesterday's backup"
     assert sorted(p.name for p in tmp_path.iterdir() if "copy" in p.name) == ["copy.db"]
+
+
+def test_a_missing_directory_is_refused_and_nothing_is_written(
+    durable_kit: StoreKit, tmp_path: Path
+) -> None:
+    durable_kit.open()
+    with pytest.raises(ValueError, match="no such directory"):
+        backup_store(durable_kit.url, tmp_path / "no" / "copy.db")
+    assert not (tmp_path / "no").exists()
 
 
 def test_a_broken_chain_is_copied_as_it_is_and_reported(

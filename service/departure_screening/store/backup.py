@@ -10,9 +10,9 @@ to the same links.
 
 Either way the copy holds what the store holds: traveller keys stay the keyed
 pseudonyms they are, and the pseudonymisation key is not copied (it is kept, and
-backed up, apart from the data). The copy is written under a temporary name
-beside ``out``, verified, and only then linked to ``out``; an existing ``out`` is
-never replaced.
+backed up, apart from the data). The copy is written (mode 0600) under a
+temporary name beside ``out``, verified, and only then linked to ``out``; an
+existing ``out`` is never replaced.
 """
 
 from __future__ import annotations
@@ -58,10 +58,14 @@ def backup_store(url: str, out: str | os.PathLike[str]) -> BackupReport:
     target = Path(out)
     if target.exists():
         raise BackupExists(f"{target} exists: a backup never overwrites a file")
+    if not target.parent.is_dir():
+        raise ValueError(f"{target.parent}: no such directory for the backup")
     where = parse_store_url(url)
     # Opened as the audit commands open it: refused unless it is an existing store.
     source = open_audit_store(url)
     partial = target.with_name(f".{target.name}.{secrets.token_hex(8)}.partial")
+    # Owner-only from the start, like the store's key: it is the audit trail in full.
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         try:
             if where.kind == SQLITE:
