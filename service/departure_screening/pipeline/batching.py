@@ -40,10 +40,11 @@ R = TypeVar("R")
 
 DEFAULT_MAX_BATCH = 500
 # Callers in the queue at once (being prepared, waiting or committing): a Screen
-# call or a manifest's chunk each. Twice the bench's 16 counters; every admitted
-# caller is a thread the GIL is shared with, so more only lengthens their wait (at
-# twice the sustained rate, 64 gave a median twice that of 16, and 32 in between).
-DEFAULT_MAX_CALLERS = 32
+# call or a manifest's chunk each. Every admitted caller is a thread the GIL is
+# shared with, so a longer queue lengthens the wait of those admitted; a shorter one
+# refuses calls during a commit stall of a few hundred ms (at 200/s, 32 places did,
+# on a loaded host, in the bench's latency phase).
+DEFAULT_MAX_CALLERS = 64
 # What a refused caller is told to wait before trying again (clients add jitter):
 # about the time a few commits take.
 RETRY_AFTER_SECONDS = 0.1
