@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 from pathlib import Path
 
+import pytest
 from departure_screening.access.control import AccessSettings
 from departure_screening.serving.config import (
     ServeConfig,
@@ -14,6 +17,8 @@ from departure_screening.serving.config import (
     serve_config,
     serve_environment,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> None:
@@ -67,3 +72,26 @@ def test_max_connection_age_from_the_environment() -> None:
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser, environ={"DEPSCREEN_MAX_CONNECTION_AGE_SECONDS": "600"})
     assert serve_config(parser.parse_args([])).max_connection_age_seconds == 600.0
+
+
+@given(text=st.one_of(st.integers(-3, 10**6).map(str), st.text(max_size=6)))
+def test_max_commit_queue_takes_a_whole_number_of_one_or_more_from_flag_or_environment(
+    text: str,
+) -> None:
+    try:
+        expected: int | None = int(text)
+    except ValueError:
+        expected = None
+    if expected is not None and expected < 1:
+        expected = None
+    for args, environ in (
+        (["--max-commit-queue", text], {}),
+        ([], {"DEPSCREEN_MAX_COMMIT_QUEUE": text}),
+    ):
+        parser = argparse.ArgumentParser()
+        add_serve_arguments(parser, environ=environ)
+        if expected is None:
+            with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+                parser.parse_args(args)
+        else:
+            assert serve_config(parser.parse_args(args)).max_commit_queue == expected

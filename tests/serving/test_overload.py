@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,6 +159,9 @@ def test_a_call_whose_deadline_passes_in_the_commit_queue_is_not_committed(db: P
             # waits behind it until its deadline has passed.
             first = stub.Screen.future(pb.ScreenRequest(screening=leader), timeout=PATIENCE)
             wait_for(lambda: gauge(server, "depscreen_commit_queue_depth") == 1, PATIENCE)
+            # Its place is taken before its evaluation: give that time to end, so that
+            # it leads (and waits for the lock) before the second call arrives.
+            time.sleep(0.5)
             with pytest.raises(grpc.RpcError) as info:
                 stub.Screen(pb.ScreenRequest(screening=late), timeout=0.5)
             assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED

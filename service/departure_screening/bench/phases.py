@@ -312,19 +312,22 @@ def overload(
     seconds: float,
     traffic: Traffic,
     credentials: ClientCredentials = PLAINTEXT,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Open loop at OVERLOAD_FACTOR times ``sustainable_rps``: what is admitted, how fast.
 
     Every call is a new screening. A call refused with RESOURCE_EXHAUSTED counts as
     refused; one answered counts as admitted, with its latency; any other outcome
-    counts in ``other_errors``. ``offered_rps`` is the rate actually sent, which
-    falls short of the asked one when the load generator cannot keep up.
+    counts in ``other_errors``, by status in ``other_codes`` (UNAVAILABLE there is
+    gRPC's own transport refusing streams it has no time to accept).
+    ``offered_rps`` is the rate actually sent, which falls short of the asked one
+    when the load generator cannot keep up.
     """
     rate = sustainable_rps * OVERLOAD_FACTOR
     channels = [_channel(target, credentials) for _ in range(OVERLOAD_CHANNELS)]
     stubs = [pb_grpc.ScreeningServiceStub(c) for c in channels]
     latencies: list[float] = []
-    outcomes = {"refused": 0, "other": 0}
+    outcomes = {"refused": 0}
+    other_codes: dict[str, int] = {}
     lock = threading.Lock()
 
     def done(future: Any, sent: float) -> None:
@@ -335,7 +338,7 @@ def overload(
             elif code == grpc.StatusCode.RESOURCE_EXHAUSTED:
                 outcomes["refused"] += 1
             else:
-                outcomes["other"] += 1
+                other_codes[code.name] = other_codes.get(code.name, 0) + 1
 
     try:
         for stub in stubs:  # connections open before the clock starts (the store untouched)
@@ -363,7 +366,7 @@ def overload(
             channel.close()
     latencies.sort()
     with lock:
-        refused, other = outcomes["refused"], outcomes["other"]
+        refused, other = outcomes["refused"], dict(other_codes)
     return {
         "sustainable_rps": round(sustainable_rps, 1),
         "offered_rps": round(total / sending, 1),
@@ -373,5 +376,6 @@ def overload(
         "admitted_p99_ms": (
             round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 3) if latencies else 0.0
         ),
-        "other_errors": other,
+        "other_errors": sum(other.values()),
+        "other_codes": other,
     }

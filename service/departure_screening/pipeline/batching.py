@@ -40,8 +40,10 @@ R = TypeVar("R")
 
 DEFAULT_MAX_BATCH = 500
 # Callers in the queue at once (being prepared, waiting or committing): a Screen
-# call or a manifest's chunk each. Above the bench's 16 counters and a host's
-# manifest streams, low enough that a full queue drains in a few commits.
+# call or a manifest's chunk each. Every admitted caller is a thread the GIL is
+# shared with, so a longer queue lengthens the wait of those admitted; a shorter one
+# refuses calls during a commit stall of a few hundred ms (at 200/s, 32 places did,
+# on a loaded host, in the bench's latency phase).
 DEFAULT_MAX_CALLERS = 64
 # What a refused caller is told to wait before trying again (clients add jitter):
 # about the time a few commits take.
