@@ -195,6 +195,16 @@ def test_default_stack_is_the_service_on_postgresql(stack: Stack) -> None:
         "depscreen",
         "postgresql",
     }
+    # State on the named volumes (the ones down --volumes must remove).
+    volumes = podman(
+        "volume",
+        "ls",
+        "--format",
+        "{{.Name}}",
+        "--filter",
+        f"label=io.podman.compose.project={stack.project}",
+    ).split()
+    assert sorted(volumes) == [f"{stack.project}_postgresql", f"{stack.project}_state"]
     inspect = json.loads(podman("container", "inspect", stack.container("depscreen")))[0]
     assert inspect["HostConfig"]["ReadonlyRootfs"] is True
     assert inspect["Config"]["User"] == f"{SERVICE_UID}:{SERVICE_UID}"
