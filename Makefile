@@ -2,7 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: serve test setup setup-serve system-deps deploy-deps node-deps lint proto fuzz image image-archive
+.PHONY: serve test setup setup-serve system-deps deploy-deps node-deps lint proto fuzz image \
+	image-archive postgresql-image
 
 # Serving needs the package alone; the tests also need the dev tools and the reports extra.
 $(VENV)/.serve-installed: pyproject.toml
@@ -42,6 +43,10 @@ image: setup deploy-deps
 image-archive: setup deploy-deps
 	mkdir -p $(dir $(IMAGE_ARCHIVE))
 	deploy/container/build-image --archive $(IMAGE_ARCHIVE)
+
+# The PostgreSQL of deploy/compose, built the same way: localhost/depscreen-postgresql:15.
+postgresql-image: deploy-deps
+	deploy/container/build-postgresql-image
 
 lint: setup
 	$(VENV)/bin/ruff check .
