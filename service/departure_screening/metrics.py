@@ -31,12 +31,14 @@ from departure_screening.domain import (
     GroupAlert,
     versus_recommendation,
 )
+from departure_screening.pipeline.shadow import STAGES as SHADOW_STAGES
+from departure_screening.screening.shadow import ShadowResult
 
 # Counter-side latency matters most: buckets from 0.5 ms to 1 s.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 # The files a server re-reads while serving (``depscreen_config_reloads_total{file}``).
-RELOADED_FILES = ("tls", "client_ca", "jwks", "access_policy", "rules")
+RELOADED_FILES = ("tls", "client_ca", "jwks", "access_policy", "rules", "shadow_rules")
 MODE_LABELS = {"MODE_LIVE": "live", "MODE_TRAINING": "training"}
 BAND_LABELS = {"RISK_BAND_LOW": "low", "RISK_BAND_ELEVATED": "elevated", "RISK_BAND_HIGH": "high"}
 DECISION_LABELS = {
@@ -67,6 +69,8 @@ class Metrics:
     ruleset_info: Gauge
     access_denied: Counter
     config_reloads: Counter
+    shadow_screenings: Counter
+    shadow_failures: Counter
 
     def initialise(self, checkpoints: Iterable[str], indicator_codes: Iterable[str]) -> None:
         """Create every bounded series at zero, so rate() sees the first screening too."""
@@ -83,9 +87,19 @@ class Metrics:
                         self.decisions.labels(checkpoint, mode, decision, versus)
         for method in METHODS:
             self.screening_duration.labels(method)
+        for stage in SHADOW_STAGES:
+            self.shadow_failures.labels(stage)
         for watched in RELOADED_FILES:
             for result in ("applied", "refused"):
                 self.config_reloads.labels(watched, result)
+
+    def initialise_shadow(self, checkpoints: Iterable[str]) -> None:
+        """Every shadow series at zero, so disagreement shows from the first screening."""
+        for checkpoint in checkpoints:
+            for mode in MODE_LABELS.values():
+                for band in BAND_LABELS.values():
+                    for shadow_band in BAND_LABELS.values():
+                        self.shadow_screenings.labels(checkpoint, mode, band, shadow_band)
 
     def set_ruleset_version(self, version: str) -> None:
         """Exactly one version is reported at a time: a reload replaces the old one."""
@@ -168,6 +182,19 @@ def create_metrics(
             ["file", "result"],
             registry=registry,
         ),
+        shadow_screenings=Counter(
+            "depscreen_shadow_screenings",
+            "Screenings also evaluated on the shadow ruleset, by the band served and the"
+            " shadow's band.",
+            ["checkpoint", "mode", "band", "shadow_band"],
+            registry=registry,
+        ),
+        shadow_failures=Counter(
+            "depscreen_shadow_failures",
+            "Screenings left without a shadow result, by stage (dropped, evaluation, store).",
+            ["stage"],
+            registry=registry,
+        ),
     )
 
 
@@ -217,3 +244,22 @@ class MetricsObserver:
 
     def alerted(self, alert: GroupAlert) -> None:
         self._m.group_alerts.labels(alert.checkpoint, MODE_LABELS[alert.mode]).inc()
+
+
+class ShadowMetricsObserver:
+    """Counts shadow results (see ``pipeline.shadow.ShadowObserver``)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+        self._shadowed = _Children(metrics.shadow_screenings)
+
+    def shadowed(self, assessment: Assessment, result: ShadowResult) -> None:
+        self._shadowed[
+            assessment.checkpoint,
+            MODE_LABELS[assessment.mode],
+            BAND_LABELS[assessment.band],
+            BAND_LABELS[result.band],
+        ].inc()
+
+    def shadow_failed(self, stage: str, count: int) -> None:
+        self._m.shadow_failures.labels(stage).inc(count)

@@ -17,6 +17,7 @@ from typing import Any
 from departure_screening.domain import Assessment, DecisionRecord
 from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
+from departure_screening.screening.shadow import ShadowResult
 from departure_screening.store.base import ScreeningKeys, ScreeningTransaction, Store
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,9 @@ class LateStore:
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         return self._opened().get_assessment(assessment_id)
+
+    def save_shadows(self, results: Sequence[ShadowResult]) -> None:
+        self._opened().save_shadows(results)
 
     def __getattr__(self, name: str) -> Any:
         # Whatever else a backend offers (the audit's reads): only once it is open.

@@ -19,6 +19,7 @@ from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
+from departure_screening.screening.shadow import ShadowResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,14 @@ class ReplayRecord:
     assessment: Assessment
     departure_date: dt.date
     decision: str | None  # the last recorded decision, if any
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowReplayRecord:
+    assessment: Assessment
+    departure_date: dt.date
+    decision: str | None
+    shadow: ShadowResult | None  # None when no shadow ruleset judged it
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +132,11 @@ class Store(Protocol):
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         """An assessment and its decisions in recorded order. Raises NotFound."""
+
+    def save_shadows(self, results: Sequence[ShadowResult]) -> None:
+        """Store shadow results beside their assessments (chained where there is a chain).
+
+        Never read back by the service's API: only ``rules shadow-report`` reads them."""
 
     def check(self) -> None:
         """Raise StoreUnavailable when the store cannot be used."""
