@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
+import psycopg
 import pytest
 from departure_screening.screening.ruleset import default_rules_dir, load_ruleset
 from departure_screening.store.base import ReplayQuery
@@ -173,3 +176,63 @@ def test_shadow_results_are_stored_counted_and_reported_but_never_answered(
         },
         "officers": {"decided": 4, "agree_recorded": first_sg, "agree_candidate": 4},
     }
+
+
+def test_a_stuck_shadow_never_holds_up_the_answers_on_postgresql(
+    pg_database: str, shadow_rules: Path, tmp_path: Path
+) -> None:
+    """The shadow's table locked away: answers come as ever; the shadow catches up after."""
+    sent = travellers(10)
+    with ServerProcess(
+        store=pg_database,
+        extra_args=["--shadow-rules", str(shadow_rules)],
+        env={"DEPSCREEN_PSEUDONYM_KEY": secrets.token_hex(32)},
+    ) as server:
+        stub = server.stub()
+        with psycopg.connect(pg_database) as lock:
+            lock.execute("LOCK TABLE shadow_results IN ACCESS EXCLUSIVE MODE")
+            answers = [
+                stub.Screen(pb.ScreenRequest(screening=s), timeout=10).assessment for s in sent
+            ]
+            # Every answer is in, none of them shadowed yet: none waited for the shadow.
+            assert sum(shadowed(server, "low", b) for b in ("low", "elevated")) == 0
+            lock.rollback()
+        for s, a in zip(sent, answers, strict=True):
+            assert (a.score, a.band) == expected_live(s)
+        wait_for(lambda: sum(shadowed(server, "low", b) for b in ("low", "elevated"))
+                 == len(sent), timeout=30)  # fmt: skip
+    report = shadow_report(pg_database, tmp_path / "report")
+    kh = sum(s.trip.destination_country == "KH" for s in sent)
+    assert (report["screenings"], report["changed"]) == (len(sent), kh)
+    assert report["transitions"] == {"LOW->ELEVATED": kh}
+
+
+def test_a_failing_shadow_is_counted_and_the_answer_unchanged(
+    tmp_path: Path, shadow_rules: Path
+) -> None:
+    db = tmp_path / "s.db"
+    with ServerProcess(
+        store=f"sqlite:///{db}",
+        extra_args=["--shadow-rules", str(shadow_rules), "--rules-poll", "0.2"],
+    ) as server:
+        stub = server.stub()
+        with sqlite3.connect(db) as conn:  # the shadow's store fails from now on
+            conn.execute("DROP TABLE shadow_results")
+        sent = travellers(6)
+        answers = [stub.Screen(pb.ScreenRequest(screening=s)).assessment for s in sent]
+        for s, a in zip(sent, answers, strict=True):
+            assert (a.score, a.band) == expected_live(s)
+        wait_for(lambda: sample_value(server.metrics_text(), "depscreen_shadow_failures_total",
+                                      {"stage": "store"}) == len(sent), timeout=20)  # fmt: skip
+        assert "shadow result(s) not stored" in server.log()
+        # A broken shadow ruleset is refused like a served one, and changes nothing served.
+        (shadow_rules / "indicators.yaml").write_text("indicators: [{code: lowercase}]\n")
+        wait_for(lambda: sample_value(server.metrics_text(), "depscreen_config_reloads_total",
+                                      {"file": "shadow_rules", "result": "refused"}) == 1,
+                 timeout=20)  # fmt: skip
+        assert "shadow ruleset reload refused" in server.log()
+        again = stub.Screen(pb.ScreenRequest(screening=screening(trip__destination_country="KH")))
+        assert (again.assessment.score, again.assessment.band) == (LIVE_SCORE, pb.RISK_BAND_LOW)
+        rules_reloads = {"file": "rules", "result": "refused"}
+        assert sample_value(server.metrics_text(), "depscreen_config_reloads_total",
+                            rules_reloads) == 0  # fmt: skip
