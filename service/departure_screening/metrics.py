@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,7 +23,9 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from departure_screening.domain import (
     Assessment,
@@ -71,6 +73,8 @@ class Metrics:
     config_reloads: Counter
     shadow_screenings: Counter
     shadow_failures: Counter
+    # The versions this process has reported (multiprocess mode): one, after any reload.
+    _versions: list[str] = field(default_factory=list)
 
     def initialise(self, checkpoints: Iterable[str], indicator_codes: Iterable[str]) -> None:
         """Create every bounded series at zero, so rate() sees the first screening too."""
@@ -103,9 +107,14 @@ class Metrics:
 
     def set_ruleset_version(self, version: str) -> None:
         """Exactly one version is reported at a time: a reload replaces the old one."""
-        if not in_multiprocess_mode():
-            # The shared files cannot forget a series; a worker sets its version once,
-            # and the series goes when the worker does ("livemax").
+        if in_multiprocess_mode():
+            # The shared files cannot forget a series: a worker's old versions go to 0,
+            # which the supervisor leaves out (``supervisor_registry``).
+            for old in self._versions:
+                if old != version:
+                    self.ruleset_info.labels(version=old).set(0)
+            self._versions[:] = [version]
+        else:
             self.ruleset_info.clear()
         self.ruleset_info.labels(version=version).set(1)
 
@@ -201,10 +210,27 @@ def create_metrics(
 def supervisor_registry(multiproc_dir: str) -> CollectorRegistry:
     """What the supervisor serves: the workers' metrics summed, and its own process."""
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=multiproc_dir)  # type: ignore[no-untyped-call]
+    registry.register(
+        _ServedVersionsOnly(MultiProcessCollector(None, path=multiproc_dir))  # type: ignore[no-untyped-call]
+    )
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry
+
+
+class _ServedVersionsOnly(Collector):
+    """The workers' metrics without the ruleset versions no live worker serves: a
+    worker that reloaded reports its old version as 0 (its file keeps the series),
+    and once every worker has the new one the supervisor shows that one alone."""
+
+    def __init__(self, workers: MultiProcessCollector) -> None:
+        self._workers = workers
+
+    def collect(self) -> Iterable[Metric]:
+        for family in self._workers.collect():  # type: ignore[no-untyped-call]
+            if family.name == "depscreen_ruleset_info":
+                family.samples = [s for s in family.samples if s.value != 0]
+            yield family
 
 
 class _Children(dict[tuple[str, ...], Counter]):
