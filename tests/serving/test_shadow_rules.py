@@ -20,6 +20,7 @@ from departure_screening.v1 import screening_pb2 as pb
 from support.builders import screening
 from support.rpc import sample_value
 from support.servers import ServerProcess
+from support.tamper import tamper
 from support.waiting import wait_for
 
 LIVE_SCORE, SHADOW_SCORE = 25, 35  # a tourist to Cambodia: tourist entry weighs 5, then 15
@@ -145,6 +146,17 @@ def test_shadow_results_are_stored_counted_and_reported_but_never_answered(
             and record.assessment.facts["destination_country"] == "KH"
         )
         assert record.shadow.score == (SHADOW_SCORE if kh_trip else 0)
+
+    # A shadow result is covered by the audit chain like the assessment beside it.
+    tamper(store, "UPDATE shadow_results SET band = 'RISK_BAND_LOW' WHERE band <> 'RISK_BAND_LOW'")
+    audit = open_audit_store(store)
+    try:
+        broken = audit.verify_chain()
+    finally:
+        audit.close()
+    assert broken.broken is not None and broken.broken.table == "shadow_results"
+    restore = "UPDATE shadow_results SET band = 'RISK_BAND_ELEVATED' WHERE body LIKE ?"
+    tamper(store, restore, ('%"band":"RISK_BAND_ELEVATED"%',))
 
     # The report's figures, worked out here from what was sent and decided.
     report = shadow_report(store, tmp_path / "report")
