@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,7 +23,9 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from departure_screening.domain import (
     Assessment,
@@ -31,12 +33,14 @@ from departure_screening.domain import (
     GroupAlert,
     versus_recommendation,
 )
+from departure_screening.pipeline.shadow import STAGES as SHADOW_STAGES
+from departure_screening.screening.shadow import ShadowResult
 
 # Counter-side latency matters most: buckets from 0.5 ms to 1 s.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 # The files a server re-reads while serving (``depscreen_config_reloads_total{file}``).
-RELOADED_FILES = ("tls", "client_ca", "jwks", "access_policy", "rules")
+RELOADED_FILES = ("tls", "client_ca", "jwks", "access_policy", "rules", "shadow_rules")
 MODE_LABELS = {"MODE_LIVE": "live", "MODE_TRAINING": "training"}
 BAND_LABELS = {"RISK_BAND_LOW": "low", "RISK_BAND_ELEVATED": "elevated", "RISK_BAND_HIGH": "high"}
 DECISION_LABELS = {
@@ -70,6 +74,10 @@ class Metrics:
     config_reloads: Counter
     commit_queue_depth: Gauge
     commit_queue_limit: Gauge
+    shadow_screenings: Counter
+    shadow_failures: Counter
+    # The versions this process has reported (multiprocess mode): one, after any reload.
+    _versions: list[str] = field(default_factory=list)
 
     def initialise(self, checkpoints: Iterable[str], indicator_codes: Iterable[str]) -> None:
         """Create every bounded series at zero, so rate() sees the first screening too."""
@@ -87,15 +95,30 @@ class Metrics:
                         self.decisions.labels(checkpoint, mode, decision, versus)
         for method in METHODS:
             self.screening_duration.labels(method)
+        for stage in SHADOW_STAGES:
+            self.shadow_failures.labels(stage)
         for watched in RELOADED_FILES:
             for result in ("applied", "refused"):
                 self.config_reloads.labels(watched, result)
 
+    def initialise_shadow(self, checkpoints: Iterable[str]) -> None:
+        """Every shadow series at zero, so disagreement shows from the first screening."""
+        for checkpoint in checkpoints:
+            for mode in MODE_LABELS.values():
+                for band in BAND_LABELS.values():
+                    for shadow_band in BAND_LABELS.values():
+                        self.shadow_screenings.labels(checkpoint, mode, band, shadow_band)
+
     def set_ruleset_version(self, version: str) -> None:
         """Exactly one version is reported at a time: a reload replaces the old one."""
-        if not in_multiprocess_mode():
-            # The shared files cannot forget a series; a worker sets its version once,
-            # and the series goes when the worker does ("livemax").
+        if in_multiprocess_mode():
+            # The shared files cannot forget a series: a worker's old versions go to 0,
+            # which the supervisor leaves out (``supervisor_registry``).
+            for old in self._versions:
+                if old != version:
+                    self.ruleset_info.labels(version=old).set(0)
+            self._versions[:] = [version]
+        else:
             self.ruleset_info.clear()
         self.ruleset_info.labels(version=version).set(1)
 
@@ -194,16 +217,46 @@ def create_metrics(
             registry=registry,
             multiprocess_mode="livesum",
         ),
+        shadow_screenings=Counter(
+            "depscreen_shadow_screenings",
+            "Screenings also evaluated on the shadow ruleset, by the band served and the"
+            " shadow's band.",
+            ["checkpoint", "mode", "band", "shadow_band"],
+            registry=registry,
+        ),
+        shadow_failures=Counter(
+            "depscreen_shadow_failures",
+            "Screenings left without a shadow result, by stage (dropped, evaluation, store).",
+            ["stage"],
+            registry=registry,
+        ),
     )
 
 
 def supervisor_registry(multiproc_dir: str) -> CollectorRegistry:
     """What the supervisor serves: the workers' metrics summed, and its own process."""
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=multiproc_dir)  # type: ignore[no-untyped-call]
+    registry.register(
+        _ServedVersionsOnly(MultiProcessCollector(None, path=multiproc_dir))  # type: ignore[no-untyped-call]
+    )
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry
+
+
+class _ServedVersionsOnly(Collector):
+    """The workers' metrics without the ruleset versions no live worker serves: a
+    worker that reloaded reports its old version as 0 (its file keeps the series),
+    and once every worker has the new one the supervisor shows that one alone."""
+
+    def __init__(self, workers: MultiProcessCollector) -> None:
+        self._workers = workers
+
+    def collect(self) -> Iterable[Metric]:
+        for family in self._workers.collect():  # type: ignore[no-untyped-call]
+            if family.name == "depscreen_ruleset_info":
+                family.samples = [s for s in family.samples if s.value != 0]
+            yield family
 
 
 class _Children(dict[tuple[str, ...], Counter]):
@@ -252,3 +305,22 @@ class MetricsObserver:
 
     def queue_depth(self, change: int) -> None:
         self._m.commit_queue_depth.inc(change)
+
+
+class ShadowMetricsObserver:
+    """Counts shadow results (see ``pipeline.shadow.ShadowObserver``)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+        self._shadowed = _Children(metrics.shadow_screenings)
+
+    def shadowed(self, assessment: Assessment, result: ShadowResult) -> None:
+        self._shadowed[
+            assessment.checkpoint,
+            MODE_LABELS[assessment.mode],
+            BAND_LABELS[assessment.band],
+            BAND_LABELS[result.band],
+        ].inc()
+
+    def shadow_failed(self, stage: str, count: int) -> None:
+        self._m.shadow_failures.labels(stage).inc(count)

@@ -48,6 +48,8 @@ SERVICE_SERIES = {
     "depscreen_ruleset_info",
     "depscreen_access_denied_total",
     "depscreen_config_reloads_total",
+    "depscreen_shadow_screenings_total",
+    "depscreen_shadow_failures_total",
 }
 # Families labelled by checkpoint and mode: live and training must stay apart.
 CHECKPOINT_MODE_SERIES = {
@@ -56,6 +58,7 @@ CHECKPOINT_MODE_SERIES = {
     "depscreen_indicator_hits_total",
     "depscreen_decisions_total",
     "depscreen_group_alerts_total",
+    "depscreen_shadow_screenings_total",
 }
 SEVERITIES = {"critical", "warning", "info"}
 

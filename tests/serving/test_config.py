@@ -42,6 +42,7 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         rules_keys=str(tmp_path / "keys"),
         rules_signatures=2,
         rules_poll=0.5,
+        shadow_rules=tmp_path / "shadow",
         access=AccessSettings(
             tls_cert=str(tmp_path / "s.pem"),
             tls_key=str(tmp_path / "s.key"),

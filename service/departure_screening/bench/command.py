@@ -37,6 +37,7 @@ from departure_screening.access.client import (
 )
 from departure_screening.bench import machine
 from departure_screening.bench.access_material import make_access_material
+from departure_screening.bench.backtest_rate import BACKTEST_ASSESSMENTS, backtest_rate
 from departure_screening.bench.children import (
     BenchError,
     Child,
@@ -230,6 +231,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         )
         return EXIT_CANNOT_RUN
     console = Console(stderr=True)
+    if args.backtest:
+        return _cmd_backtest_rate(args.backtest, console, args.json)
     try:
         result = run_bench(
             args.seconds,
@@ -358,6 +361,26 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backtest_rate(n: int, console: Console, as_json: bool) -> int:
+    host = machine.describe()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"storing {n} assessments", total=n)
+        figures = backtest_rate(n, lambda k: progress.advance(task, k))
+    result = {"machine": host, "backtest": figures}
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return 0
+    met = "met" if figures["met"] else "NOT met"
+    Console().print(
+        f"rules backtest of {n} stored assessments: {figures['seconds']:.1f} s,"
+        f" {figures['assessments_per_s']:.0f} assessments/s;"
+        f" target ≤ {figures['target_seconds']:g} s {met}"
+        f" ({host['cpus']} CPUs: {host['cpu']}; Python {host['python']},"
+        f" yardstick loop {host['python_loop_ms']:g} ms)"
+    )
+    return 0
+
+
 def add_bench_parser(commands: Any) -> None:
     bench = commands.add_parser(
         "bench", help="measure the service against a transport-only and a durable baseline"
@@ -383,6 +406,15 @@ def add_bench_parser(commands: Any) -> None:
         "--store",
         help="the service's store, which must be empty: the bench fills it with test screenings"
         " and leaves them (default: SQLite in a temporary folder, removed afterwards)",
+    )
+    bench.add_argument(
+        "--backtest",
+        type=int,
+        nargs="?",
+        const=BACKTEST_ASSESSMENTS,
+        metavar="N",
+        help="instead of the other phases: store N assessments (default"
+        f" {BACKTEST_ASSESSMENTS}) and time `depscreen rules backtest` on them",
     )
     # Taken as by every client, and refused: the bench serves itself (see _cmd_bench).
     add_client_arguments(

@@ -39,6 +39,8 @@ class ServeConfig:
     rules_keys: str = ""
     rules_signatures: int = 0
     rules_poll: float = 2.0
+    # A candidate evaluated beside the served rules, never answering (lifecycle.md).
+    shadow_rules: Path | None = None
     access: AccessSettings = field(default_factory=AccessSettings)
     # /metrics over TLS, with client certificates when a CA is given (as Prometheus'
     # own exporters do).
@@ -109,6 +111,14 @@ def add_serve_arguments(
         metavar="N",
         help="valid signatures by distinct keys a ruleset needs; 2 for four eyes"
         " (DEPSCREEN_RULES_SIGNATURES; default %(default)s: unsigned directories accepted)",
+    )
+    parser.add_argument(
+        "--shadow-rules",
+        default=_env(env, "shadow-rules", ""),
+        metavar="PATH",
+        help="ruleset directory or bundle also evaluated on every screening after its answer,"
+        " stored beside it and never returned; verified and reloaded like --rules"
+        " (DEPSCREEN_SHADOW_RULES)",
     )
     parser.add_argument(
         "--rules-poll",
@@ -290,6 +300,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         rules_keys=args.rules_keys,
         rules_signatures=args.rules_signatures,
         rules_poll=args.rules_poll,
+        shadow_rules=Path(args.shadow_rules) if args.shadow_rules else None,
         access=AccessSettings(
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
@@ -349,6 +360,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         str(config.rules_signatures),
         "--rules-poll",
         repr(config.rules_poll),
+        "--shadow-rules",
+        str(config.shadow_rules or ""),
         "--tls-cert",
         a.tls_cert,
         "--tls-key",

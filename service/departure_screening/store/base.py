@@ -19,6 +19,7 @@ from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
+from departure_screening.screening.shadow import ShadowResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,14 @@ def open_preliminary(assessments: Sequence[Assessment]) -> str:
         elif a.supersedes in open_ids:
             open_ids.remove(a.supersedes)
     return open_ids[-1] if open_ids else ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowReplayRecord:
+    assessment: Assessment
+    departure_date: dt.date
+    decision: str | None
+    shadow: ShadowResult | None  # None when no shadow ruleset judged it
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +170,11 @@ class Store(Protocol):
     ) -> list[GroupAlert]:
         """Stored alerts with an id past ``after`` (of a checkpoint and mode, when
         given), oldest first, at most ``limit``; each carries its ``alert_id``."""
+
+    def save_shadows(self, results: Sequence[ShadowResult]) -> None:
+        """Store shadow results beside their assessments (chained where there is a chain).
+
+        Never read back by the service's API: only ``rules shadow-report`` reads them."""
 
     def check(self) -> None:
         """Raise StoreUnavailable when the store cannot be used."""

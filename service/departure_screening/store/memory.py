@@ -23,6 +23,7 @@ from departure_screening.errors import AlreadyExists, NotFound
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
+from departure_screening.screening.shadow import ShadowResult
 from departure_screening.store.alert_feed import ALERT_PAGE
 from departure_screening.store.base import (
     ScreeningKeys,
@@ -48,6 +49,8 @@ class MemoryStore:
         self._decisions: dict[str, tuple[str, StoredDecision]] = {}
         # Every alert raised, numbered from 1 in raise order.
         self._alerts: list[GroupAlert] = []
+        # Shadow results by assessment id (see ``SqlStore.save_shadows``).
+        self.shadows: dict[str, ShadowResult] = {}
         self._reindex()
 
     def _reindex(self) -> None:
@@ -141,6 +144,12 @@ class MemoryStore:
             if row is None:
                 raise NotFound(f"no assessment {assessment_id!r}")
             return row.assessment, list(row.decisions)
+
+    def save_shadows(self, results: Sequence[ShadowResult]) -> None:
+        with self._lock:
+            for r in results:
+                if r.assessment_id in self._by_assessment:
+                    self.shadows.setdefault(r.assessment_id, r)
 
     def write_gate(self) -> AbstractContextManager[None]:
         return nullcontext()

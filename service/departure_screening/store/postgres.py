@@ -127,6 +127,7 @@ def _unavailable(e: BaseException) -> StoreUnavailable:
 
 class PostgresStore(SqlStore):
     _FOR_UPDATE = " FOR UPDATE"
+    _LOCK_SHADOWS = "LOCK TABLE shadow_results IN ROW EXCLUSIVE MODE"
 
     def __init__(
         self,

@@ -29,6 +29,7 @@ from departure_screening.errors import AlreadyExists, NotFound
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
+from departure_screening.screening.shadow import ShadowResult
 from departure_screening.store import chain
 from departure_screening.store.alert_feed import ALERT_PAGE, AlertFeed
 from departure_screening.store.base import (
@@ -36,12 +37,20 @@ from departure_screening.store.base import (
     ReplayRecord,
     RequestIdRace,
     ScreeningKeys,
+    ShadowReplayRecord,
     StoredAssessment,
     StoredDecision,
     TripKey,
     open_preliminary,
 )
-from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link
+from departure_screening.store.chain import (
+    ASSESSMENTS,
+    DECISIONS,
+    PURGES,
+    SHADOWS,
+    ChainPoint,
+    Link,
+)
 from departure_screening.store.codec import (
     canonical,
     decode_alert,
@@ -52,6 +61,7 @@ from departure_screening.store.codec import (
     encode_decision,
 )
 from departure_screening.store.migrations import Migration
+from departure_screening.store.shadow_codec import decode_shadow, encode_shadow
 
 Row = tuple[Any, ...]
 
@@ -112,6 +122,9 @@ _ASSESSMENT_COLUMNS = (
     "assessed_at",
 )
 _DECISION_COLUMNS = ("assessment_id", "decision", "officer_id", "decided_at")
+_SHADOW_COLUMNS = ("assessment_id", "ruleset_version", "band")
+# The schema migration that added shadow_results, on both backends.
+SHADOW_SCHEMA_VERSION = 3
 _POSTPONING = tuple(sorted(POSTPONING_DECISIONS))
 # Bounded IN lists: SQLite caps the number of parameters of a statement.
 _BATCH = 400
@@ -193,7 +206,11 @@ def _window(departure: dt.date, days: int) -> tuple[dt.date, dt.date] | None:
 
 
 def _replay_select(
-    query: ReplayQuery, date_param: Callable[[dt.date], Any], *, count: bool = False
+    query: ReplayQuery,
+    date_param: Callable[[dt.date], Any],
+    *,
+    count: bool = False,
+    shadow: bool = False,
 ) -> tuple[str, list[Any]]:
     where, params = [], []
     for column, op, value in (
@@ -212,11 +229,29 @@ def _replay_select(
         "(SELECT d.decision FROM decisions d WHERE d.assessment_id = a.assessment_id"
         " ORDER BY d.chain_seq DESC LIMIT 1)"
     )
+    if shadow:
+        return (
+            f"SELECT a.body, a.departure_date, {last_decision}, s.body FROM assessments a"
+            f" LEFT JOIN shadow_results s ON s.assessment_id = a.assessment_id{condition}"
+            " ORDER BY a.chain_seq",
+            params,
+        )
     return (
         f"SELECT a.body, a.departure_date, {last_decision} FROM assessments a{condition}"
         " ORDER BY a.chain_seq",
         params,
     )
+
+
+def _has_shadows(db: Db) -> bool:
+    """Whether the store has its shadow results table: a store opened as it is (by the
+    audit commands, without migrating) may predate it, and still reads and verifies."""
+    row = db.one("SELECT MAX(version) FROM schema_migrations")
+    return row is not None and row[0] is not None and int(row[0]) >= SHADOW_SCHEMA_VERSION
+
+
+def _shadow_values(r: ShadowResult) -> tuple[str, str, str]:
+    return (r.assessment_id, r.ruleset_version, r.band)
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -237,6 +272,7 @@ class SqlStore(ABC):
     _feed: AlertFeed | None = None
     # Appended to the read of the chain head so that appends queue on it.
     _FOR_UPDATE = ""
+    _LOCK_SHADOWS = ""
 
     # -- backend hooks --------------------------------------------------------
 
@@ -457,6 +493,60 @@ class SqlStore(ABC):
     def _stop_alert_feed(self) -> None:
         if self._feed is not None:
             self._feed.close()
+
+    def save_shadows(self, results: Sequence[ShadowResult]) -> None:
+        """Store shadow results beside their assessments, chained, in one transaction.
+
+        A result whose assessment is gone (purged meanwhile) is dropped."""
+        if not results:
+            return
+        with self._errors(), self._transaction() as db:
+            if self._LOCK_SHADOWS:
+                # Wait for the table before the chain head: a shadow write held up on it
+                # must not hold up the screenings that append to the chain meanwhile.
+                db.execute(self._LOCK_SHADOWS)
+            db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+            assessed: dict[str, Any] = {}
+            for part in _chunks(sorted({r.assessment_id for r in results})):
+                for assessment_id, at in db.all(
+                    "SELECT assessment_id, assessed_at FROM assessments"
+                    f" WHERE assessment_id IN ({_placeholders(len(part))})",
+                    part,
+                ):
+                    assessed[str(assessment_id)] = at
+            appender = _ChainAppender(self, db)
+            rows = []
+            for r in results:
+                if r.assessment_id not in assessed:
+                    continue
+                body = encode_shadow(r)
+                columns = dict(zip(_SHADOW_COLUMNS, _shadow_values(r), strict=True))
+                digest = chain.record_digest(SHADOWS, columns, body)
+                # Purged with its assessment, so it carries the same purge key.
+                purge_key = self._instant_text(assessed[r.assessment_id])
+                link = appender.append(SHADOWS, r.assessment_id, digest, purge_key)
+                rows.append((*_shadow_values(r), body, link.seq))
+            if rows:
+                db.many(
+                    "INSERT INTO shadow_results (assessment_id, ruleset_version, band, body,"
+                    " chain_seq) VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+            appender.flush()
+
+    def shadow_records(self, query: ReplayQuery) -> Iterator[ShadowReplayRecord]:
+        """Stored assessments in ``query``, oldest first, each with its last decision
+        and its shadow result (None without one), on one read-only snapshot."""
+        with self._errors(), self._transaction(write=False) as db:
+            shadow = _has_shadows(db)
+            sql, params = _replay_select(query, self._date_param, shadow=shadow)
+            for row in db.stream(sql, params):
+                yield ShadowReplayRecord(
+                    decode_assessment(str(row[0])),
+                    dt.date.fromisoformat(self._date_text(row[1])),
+                    None if row[2] is None else str(row[2]),
+                    decode_shadow(str(row[3])) if shadow and row[3] is not None else None,
+                )
 
     def write_gate(self) -> AbstractContextManager[None]:
         return nullcontext()
@@ -707,7 +797,27 @@ class SqlStore(ABC):
                 "SELECT chain_seq, purge_id, cutoff, body FROM purges ORDER BY chain_seq"
             )
         )
-        records = heapq.merge(assessments, decisions, purges, key=lambda r: r.seq)
+        shadows = (
+            ()
+            if not _has_shadows(db)
+            else (
+                chain.StoredRecord(
+                    int(r[0]),
+                    SHADOWS,
+                    str(r[1]),
+                    chain.record_digest(
+                        SHADOWS,
+                        dict(zip(_SHADOW_COLUMNS, map(str, r[1:-1]), strict=True)),
+                        str(r[-1]),
+                    ),
+                )
+                for r in db.stream(
+                    f"SELECT chain_seq, {', '.join(_SHADOW_COLUMNS)}, body FROM shadow_results"
+                    " ORDER BY chain_seq"
+                )
+            )
+        )
+        records = heapq.merge(assessments, decisions, purges, shadows, key=lambda r: r.seq)
         return chain.verify(anchor, head, links, records, events)
 
     def _assessment_record(self, r: Row) -> chain.StoredRecord:
@@ -824,16 +934,19 @@ class SqlStore(ABC):
                 chunk_cutoff = chain.parse_utc_text(self._instant_text(boundary))
         at = self._instant_param(chunk_cutoff)
         decisions = 0
+        shadows = _has_shadows(db)
         for batch in _chunks(ids):
             marks = _placeholders(len(batch))
             row = db.one(f"SELECT COUNT(*) FROM decisions WHERE assessment_id IN ({marks})", batch)
             decisions += int(row[0]) if row else 0
             db.execute(
                 f"UPDATE audit_chain SET purged = ? WHERE record_id IN ({marks})"
-                " AND record_table IN (?, ?)",
-                (True, *batch, ASSESSMENTS, DECISIONS),
+                " AND record_table IN (?, ?, ?)",
+                (True, *batch, ASSESSMENTS, DECISIONS, SHADOWS),
             )
             db.execute(f"DELETE FROM decisions WHERE assessment_id IN ({marks})", batch)
+            if shadows:
+                db.execute(f"DELETE FROM shadow_results WHERE assessment_id IN ({marks})", batch)
             db.execute(f"DELETE FROM assessments WHERE assessment_id IN ({marks})", batch)
         row = db.one("SELECT COUNT(*) FROM group_alerts WHERE raised_at < ?", (at,))
         alerts = int(row[0]) if row else 0
