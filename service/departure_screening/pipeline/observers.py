@@ -21,3 +21,7 @@ class AllObservers:
     def alerted(self, alert: GroupAlert) -> None:
         for o in self._observers:
             o.alerted(alert)
+
+    def queue_depth(self, change: int) -> None:
+        for o in self._observers:
+            o.queue_depth(change)

@@ -86,6 +86,9 @@ class ShadowEvaluator:
     def decided(self, assessment: Assessment, decision: DecisionRecord) -> None:
         return None
 
+    def queue_depth(self, change: int) -> None:
+        return None
+
     def alerted(self, alert: GroupAlert) -> None:
         return None
 

@@ -17,8 +17,8 @@ from typing import Any
 from departure_screening.domain import Assessment, DecisionRecord, GroupAlert
 from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
-from departure_screening.store.alert_feed import ALERT_PAGE
 from departure_screening.screening.shadow import ShadowResult
+from departure_screening.store.alert_feed import ALERT_PAGE
 from departure_screening.store.base import ScreeningKeys, ScreeningTransaction, Store
 
 log = logging.getLogger(__name__)
