@@ -6,10 +6,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from departure_screening.v1 import screening_pb2 as pb
 from support.consoles import Console, raise_alert
-from support.postgres import PostgresCluster
+from support.postgres import PostgresCluster, dbname_of, with_dbname
 from support.servers import ServerProcess
 
 
@@ -88,3 +89,31 @@ def test_no_alert_is_missed_while_postgresql_restarts(
         assert len({x.alert_id for x in got}) == len(groups)
     finally:
         stop(servers)
+
+
+def test_alerts_raised_while_the_listeners_reconnect_are_not_missed(
+    replicas: list[ServerProcess], pg_database: str
+) -> None:
+    a, b = (r.stub() for r in replicas)
+    on_b = Console(b)
+    groups = [raise_alert(a)]
+    on_b.wait_for(1)
+    name = dbname_of(pg_database)
+    with psycopg.connect(with_dbname(pg_database, "postgres"), autocommit=True) as admin:
+        # The replicas' pools keep the connections they have; a listener that loses its
+        # connection cannot get a new one until the database takes connections again.
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        try:
+            listeners = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                " AND query IN ('LISTEN depscreen_alerts', 'SELECT 1')",
+                (name,),
+            ).fetchall()
+            assert len(listeners) == 2, "one listener per replica"
+            groups += [raise_alert(a), raise_alert(a)]
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    groups.append(raise_alert(a))
+    got = on_b.wait_for(len(groups), timeout=60)
+    on_b.close()
+    assert keys_of(got) == groups

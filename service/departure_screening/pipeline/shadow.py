@@ -76,7 +76,9 @@ class ShadowEvaluator:
     # -- as a screening observer, in the caller's thread: queue and return --
 
     def assessed(self, assessment: Assessment) -> None:
-        if assessment.facts is None:
+        # A preliminary assessment is a preview the counter screening supersedes; the
+        # backtest skips it too.
+        if assessment.facts is None or assessment.preliminary:
             return
         try:
             self._queue.put_nowait(assessment)

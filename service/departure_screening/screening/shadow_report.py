@@ -29,7 +29,8 @@ def shadow_report(
     for record in records:
         tick()
         shadow = record.shadow
-        if shadow is None:
+        # Preliminary assessments are skipped as by the backtest (the counter's supersedes).
+        if shadow is None or record.assessment.preliminary:
             report.skipped += 1
             continue
         versions.add(shadow.ruleset_version)
