@@ -42,8 +42,10 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScreeningService"].full_name
 QUEUED_PER_WORKER = 4
 # Threads beside the stream slots for health checks and reflection.
 OTHER_CALL_THREADS = 4
-# HTTP/2 streams (calls) open at once on one client connection.
-MAX_STREAMS_PER_CONNECTION = 100
+# HTTP/2 streams (calls) open at once on one client connection. Above what the gate
+# admits, so that the gate refuses with RESOURCE_EXHAUSTED: at 100, a loaded server
+# reset new streams (REFUSED_STREAM, UNAVAILABLE to the client) before Python saw them.
+MAX_STREAMS_PER_CONNECTION = 1000
 # Seconds between store checks that drive the health status.
 HEALTH_CHECK_INTERVAL = 1.0
 
@@ -206,7 +208,7 @@ def server_options(config: ServeConfig, worker: bool) -> list[tuple[str, int]]:
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
         ("grpc.http2.max_ping_strikes", 2),
-        # Calls at once on one connection; a client needing more opens another.
+        # Calls at once on one connection; the short-call gate bounds them first.
         ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
     ]
 
