@@ -34,7 +34,7 @@ class ServeConfig:
     max_manifest_streams: int = DEFAULT_MAX_MANIFEST_STREAMS
     max_commit_queue: int = DEFAULT_MAX_CALLERS
     # A short call that waited this long for a thread is refused instead of started.
-    max_call_wait_ms: float = 250.0
+    max_call_wait_ms: float = 500.0
     grace_seconds: float = 5.0
     drain_seconds: float = 5.0  # NOT_SERVING but still serving, before the grace period
     key_file: str = ""
