@@ -68,6 +68,7 @@ class Metrics:
     decisions: Counter
     group_alerts: Counter
     screening_duration: Histogram
+    call_wait: Histogram
     rpc_requests: Counter
     ruleset_info: Gauge
     access_denied: Counter
@@ -172,6 +173,13 @@ def create_metrics(
             "depscreen_screening_duration_seconds",
             "Time to assess one screening, from validation to the durable commit.",
             ["method"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        call_wait=Histogram(
+            "depscreen_call_wait_seconds",
+            "Time a short call (Screen, RecordDecision, GetAssessment, ListIndicators)"
+            " waited for a server thread after it arrived.",
             buckets=LATENCY_BUCKETS,
             registry=registry,
         ),

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from departure_screening.bench.children import start_service
+from departure_screening.bench.children import service_environment, start_service
 from departure_screening.bench.phases import OVERLOAD_FACTOR, Traffic, overload
 
 QUEUE = 3
@@ -25,7 +25,7 @@ def test_the_phase_reports_admitted_and_refused_calls_at_twice_the_rate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DEPSCREEN_MAX_COMMIT_QUEUE", str(QUEUE))
-    service = start_service(tmp_path)
+    service = start_service(tmp_path, service_environment(tmp_path))
     other = sqlite3.connect(tmp_path / "bench.db", isolation_level=None, check_same_thread=False)
     try:
         other.execute("BEGIN IMMEDIATE")

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import dataclasses
 import io
+import math
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         watch_buffer=50,
         max_manifest_streams=4,
         max_commit_queue=5,
+        max_call_wait_ms=75.0,
         grace_seconds=2.5,
         drain_seconds=0.5,
         log_format="json",
@@ -96,3 +98,32 @@ def test_max_commit_queue_takes_a_whole_number_of_one_or_more_from_flag_or_envir
                 parser.parse_args(args)
         else:
             assert serve_config(parser.parse_args(args)).max_commit_queue == expected
+
+
+@given(
+    text=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.integers(-3, 10**6).map(str),
+        st.text(max_size=6),
+    )
+)
+def test_max_call_wait_takes_finite_milliseconds_above_zero_from_flag_or_environment(
+    text: str,
+) -> None:
+    try:
+        expected: float | None = float(text)
+    except ValueError:
+        expected = None
+    if expected is not None and not (math.isfinite(expected) and expected > 0):
+        expected = None
+    for args, environ in (
+        (["--max-call-wait-ms", text], {}),
+        ([], {"DEPSCREEN_MAX_CALL_WAIT_MS": text}),
+    ):
+        parser = argparse.ArgumentParser()
+        add_serve_arguments(parser, environ=environ)
+        if expected is None:
+            with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+                parser.parse_args(args)
+        else:
+            assert serve_config(parser.parse_args(args)).max_call_wait_ms == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ class ServeConfig:
     watch_buffer: int = DEFAULT_WATCHER_BUFFER  # alerts waiting for one watcher
     max_manifest_streams: int = DEFAULT_MAX_MANIFEST_STREAMS
     max_commit_queue: int = DEFAULT_MAX_CALLERS
+    # A short call that waited this long for a thread is refused instead of started.
+    max_call_wait_ms: float = 500.0
     grace_seconds: float = 5.0
     drain_seconds: float = 5.0  # NOT_SERVING but still serving, before the grace period
     key_file: str = ""
@@ -57,6 +60,8 @@ class ServeConfig:
             raise ValueError(f"processes must be at least 1, got {self.processes}")
         if self.max_commit_queue < 1:
             raise ValueError(f"max commit queue must be at least 1, got {self.max_commit_queue}")
+        if not (math.isfinite(self.max_call_wait_ms) and self.max_call_wait_ms > 0):
+            raise ValueError(f"max call wait must be above 0 ms, got {self.max_call_wait_ms}")
         if self.rules_poll < 0:
             raise ValueError(f"rules poll must be 0 or more seconds, got {self.rules_poll}")
         if self.rules_signatures < 0:
@@ -175,6 +180,14 @@ def add_serve_arguments(
         " (DEPSCREEN_MAX_COMMIT_QUEUE; default %(default)s)",
     )
     parser.add_argument(
+        "--max-call-wait-ms",
+        type=milliseconds_above_zero,
+        default=_env(env, "max-call-wait-ms", str(d.max_call_wait_ms)),
+        metavar="MS",
+        help="a short call that waited longer for a thread is refused with"
+        " RESOURCE_EXHAUSTED before any work (DEPSCREEN_MAX_CALL_WAIT_MS; default %(default)s)",
+    )
+    parser.add_argument(
         "--grace-seconds",
         type=float,
         default=float(_env(env, "grace-seconds", str(d.grace_seconds))),
@@ -281,6 +294,17 @@ def at_least_one(text: str) -> int:
     return value
 
 
+def milliseconds_above_zero(text: str) -> float:
+    """argparse type: a finite number of milliseconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
 def serve_config(args: argparse.Namespace) -> ServeConfig:
     return ServeConfig(
         listen=args.listen,
@@ -293,6 +317,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         watch_buffer=args.watch_buffer,
         max_manifest_streams=args.max_manifest_streams,
         max_commit_queue=args.max_commit_queue,
+        max_call_wait_ms=args.max_call_wait_ms,
         grace_seconds=args.grace_seconds,
         drain_seconds=args.drain_seconds,
         key_file=args.key_file,
@@ -346,6 +371,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         str(config.max_manifest_streams),
         "--max-commit-queue",
         str(config.max_commit_queue),
+        "--max-call-wait-ms",
+        repr(config.max_call_wait_ms),
         "--grace-seconds",
         repr(config.grace_seconds),
         "--drain-seconds",
