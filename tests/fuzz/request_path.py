@@ -77,11 +77,11 @@ def TestOneInput(data: bytes) -> None:
         return  # not a message at all: gRPC refuses it before the servicer sees it
     servicer = _apps.current().servicer
     try:
-        assessment = servicer._screen_one(request)
+        assessment = servicer._screen_one(request, None)
     except ScreeningError as error:
         _check_refusal(error)
         return
     assessment.SerializeToString()  # the answer goes back on the wire
-    (again,) = servicer._screen_chunk([pb.ScreenManifestRequest(screening=request.screening)])
+    (again,) = servicer._screen_chunk([pb.ScreenManifestRequest(screening=request.screening)], None)
     if again.HasField("error") or again.assessment != assessment:
         raise AssertionError(f"the same request again was not a replay: {again}")

@@ -60,7 +60,7 @@ def test_the_request_seeds_reach_the_store() -> None:
     for path in harness.seeds(request_path.NAME):
         request = pb.ScreenRequest.FromString(path.read_bytes())
         try:
-            app.servicer._screen_one(request)
+            app.servicer._screen_one(request, None)
             accepted += 1
         except ScreeningError:
             continue
