@@ -40,8 +40,9 @@ from departure_screening.bench.children import (
 from departure_screening.bench.phases import (
     MANIFEST_SIZE,
     REPLAY_STREAMS,
+    Sliced,
     Traffic,
-    in_turn,
+    in_turn_costed,
     latency_at_rate,
     latency_with_open_streams,
     memory_growth,
@@ -61,6 +62,23 @@ SETTLE_SECONDS = 2.0
 EXIT_CANNOT_RUN = 2
 
 
+# Every phase, in the order they run; ``--phases`` picks a subset.
+PHASES = ("unary", "stream", "replay", "latency", "streams", "memory")
+# Phases that compare the service with the baselines; the others need the service alone.
+_WITH_BASELINES = frozenset({"unary", "stream", "replay"})
+
+
+def parse_phases(text: str) -> tuple[str, ...]:
+    """``unary,replay`` → the named phases in run order; an unknown or empty name is refused."""
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in PHASES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown phase {', '.join(map(repr, unknown))}: choose from {', '.join(PHASES)}"
+        )
+    return tuple(phase for phase in PHASES if phase in names)
+
+
 def run_bench(
     seconds: float,
     rate: float,
@@ -69,65 +87,96 @@ def run_bench(
     replay: int = NATIONAL_DAY,
     processes: int = 1,
     store: str | None = None,
+    phases: tuple[str, ...] = PHASES,
 ) -> dict[str, Any]:
     """Raises BenchError."""
     if store is not None:
         check_store_empty(store)
     host = machine.describe()  # before the servers start, so that nothing else runs
-    with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp, ExitStack() as running:
-        service = start_service(Path(tmp), processes, store)
-        running.callback(service.stop)
-        baseline = start_baseline(processes)
-        running.callback(baseline.stop)
-        durable = start_baseline(processes, durable=Path(tmp) / "durable-baseline.db")
-        running.callback(durable.stop)
-        servers = [service, baseline, durable]
-        traffic = Traffic("bench")
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("unary", total=None)
-            s_rps, b_rps, d_rps = in_turn(unary_rps, servers, seconds, traffic)
-            progress.update(task, description="stream")
-            s_stream, b_stream, d_stream = in_turn(stream_per_s, servers, seconds, traffic)
-            progress.update(task, description=f"replay of {replay} screenings")
-            replay_s = replay_seconds(service.target, replay, traffic)
-            replay_d = replay_seconds(durable.target, replay, traffic)
-            progress.update(task, description=f"latency at {rate:g}/s")
-            time.sleep(SETTLE_SECONDS)
-            latency = latency_at_rate(service.target, rate, seconds, traffic)
-            progress.update(task, description="latency beside open streams")
-            streams = latency_with_open_streams(service.target, rate, seconds, traffic)
-            progress.update(task, description="memory", total=screenings * 1.1)
-            memory = memory_growth(
-                service, screenings, traffic, lambda n: progress.advance(task, n)
-            )
-    return {
+    result: dict[str, Any] = {
         "machine": host,
         "processes": processes,
         "store": parse_store_url(store).kind if store else SQLITE,
-        "unary": {
-            "screen_rps": round(s_rps, 1),
-            "baseline_rps": round(b_rps, 1),
-            "ratio": round(s_rps / b_rps, 3),
-            "durable_baseline_rps": round(d_rps, 1),
-            "ratio_durable": round(s_rps / d_rps, 3),
-        },
-        "stream": {
-            "screen_per_s": round(s_stream, 1),
-            "baseline_per_s": round(b_stream, 1),
-            "ratio": round(s_stream / b_stream, 3),
-            "durable_baseline_per_s": round(d_stream, 1),
-            "ratio_durable": round(s_stream / d_stream, 3),
-        },
-        "latency_ms": latency,
-        "streams": streams,
-        "memory": memory,
-        "replay": {
-            "screenings": replay,
-            "streams": REPLAY_STREAMS,
-            "seconds": round(replay_s, 2),
-            "durable_baseline_seconds": round(replay_d, 2),
-            "ratio_durable": round(replay_s / replay_d, 3),
-        },
+        "phases": list(phases),
+    }
+    with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp, ExitStack() as running:
+        service = start_service(Path(tmp), processes, store)
+        running.callback(service.stop)
+        servers = [service]
+        if _WITH_BASELINES.intersection(phases):
+            baseline = start_baseline(processes)
+            running.callback(baseline.stop)
+            durable = start_baseline(processes, durable=Path(tmp) / "durable-baseline.db")
+            running.callback(durable.stop)
+            servers += [baseline, durable]
+        traffic = Traffic("bench")
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("", total=None)
+            if "unary" in phases:
+                progress.update(task, description="unary")
+                result["unary"] = _unary(in_turn_costed(unary_rps, servers, seconds, traffic))
+            if "stream" in phases:
+                progress.update(task, description="stream")
+                result["stream"] = _stream(in_turn_costed(stream_per_s, servers, seconds, traffic))
+            if "replay" in phases:
+                progress.update(task, description=f"replay of {replay} screenings")
+                replay_s = replay_seconds(service.target, replay, traffic)
+                replay_d = replay_seconds(durable.target, replay, traffic)
+                result["replay"] = {
+                    "screenings": replay,
+                    "streams": REPLAY_STREAMS,
+                    "seconds": round(replay_s, 2),
+                    "durable_baseline_seconds": round(replay_d, 2),
+                    "ratio_durable": round(replay_s / replay_d, 3),
+                }
+            if "latency" in phases:
+                progress.update(task, description=f"latency at {rate:g}/s")
+                time.sleep(SETTLE_SECONDS)
+                result["latency_ms"] = latency_at_rate(service.target, rate, seconds, traffic)
+            if "streams" in phases:
+                progress.update(task, description="latency beside open streams")
+                result["streams"] = latency_with_open_streams(
+                    service.target, rate, seconds, traffic
+                )
+            if "memory" in phases:
+                progress.update(task, description="memory", total=screenings * 1.1, completed=0)
+                result["memory"] = memory_growth(
+                    service, screenings, traffic, lambda n: progress.advance(task, n)
+                )
+    return result
+
+
+def _unary(rates: list[Sliced]) -> dict[str, float]:
+    s, b, d = rates
+    return {
+        "screen_rps": round(s.rate, 1),
+        "baseline_rps": round(b.rate, 1),
+        "ratio": round(s.rate / b.rate, 3),
+        "durable_baseline_rps": round(d.rate, 1),
+        "ratio_durable": round(s.rate / d.rate, 3),
+        **_cpu(rates),
+    }
+
+
+def _stream(rates: list[Sliced]) -> dict[str, float]:
+    s, b, d = rates
+    return {
+        "screen_per_s": round(s.rate, 1),
+        "baseline_per_s": round(b.rate, 1),
+        "ratio": round(s.rate / b.rate, 3),
+        "durable_baseline_per_s": round(d.rate, 1),
+        "ratio_durable": round(s.rate / d.rate, 3),
+        **_cpu(rates),
+    }
+
+
+def _cpu(rates: list[Sliced]) -> dict[str, float]:
+    """Server CPU per call (user + system, all processes), which a loaded host barely moves."""
+    s, b, d = rates
+    return {
+        "cpu_us_per_call": round(s.cpu_us_per_call, 1),
+        "baseline_cpu_us_per_call": round(b.cpu_us_per_call, 1),
+        "durable_baseline_cpu_us_per_call": round(d.cpu_us_per_call, 1),
     }
 
 
@@ -146,6 +195,8 @@ TARGETS = {
 def verdicts(result: dict[str, Any]) -> dict[str, bool]:
     out = {}
     for (group, key), (op, limit) in TARGETS.items():
+        if group not in result:
+            continue  # a phase not run (--phases)
         value = result[group][key]
         out[f"{group}.{key}"] = value >= limit if op == ">=" else value <= limit
     return out
@@ -176,6 +227,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             args.replay,
             args.processes,
             args.store,
+            args.phases,
         )
     except BenchError as error:
         print(f"depscreen bench: {error}", file=sys.stderr)
@@ -184,6 +236,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
+    Console().print(_table(result))
+    return 0
+
+
+def _table(result: dict[str, Any]) -> Table:
+    """The figures of the phases that ran, each beside its target."""
     host = result["machine"]
     table = Table(
         title=f"depscreen bench ({host['cpus']} CPUs: {host['cpu']}; Python {host['python']},"
@@ -201,65 +259,90 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     ):
         table.add_column(column)
     met = result["targets_met"]
-    u, s, lat, mem = result["unary"], result["stream"], result["latency_ms"], result["memory"]
-    rep = result["replay"]
+    if "unary" in result:
+        u = result["unary"]
+        table.add_row(
+            "Screen, req/s",
+            f"{u['screen_rps']:.0f}",
+            f"{u['baseline_rps']:.0f} (ratio {u['ratio']:.2f})",
+            f"{u['durable_baseline_rps']:.0f}",
+            f"{u['ratio_durable']:.2f}",
+            "≥ 0.8",
+            str(met["unary.ratio_durable"]),
+        )
+        _cpu_row(table, "Screen, server CPU µs per call", u)
+    if "stream" in result:
+        s = result["stream"]
+        table.add_row(
+            f"ScreenManifest ({MANIFEST_SIZE}), items/s",
+            f"{s['screen_per_s']:.0f}",
+            f"{s['baseline_per_s']:.0f} (ratio {s['ratio']:.2f})",
+            f"{s['durable_baseline_per_s']:.0f}",
+            f"{s['ratio_durable']:.2f}",
+            "≥ 0.8",
+            str(met["stream.ratio_durable"]),
+        )
+        _cpu_row(table, "ScreenManifest, server CPU µs per item", s)
+    if "replay" in result:
+        rep = result["replay"]
+        table.add_row(
+            f"replay of {rep['screenings']} screenings ({rep['streams']} manifests at once), s",
+            f"{rep['seconds']:.1f}",
+            "",
+            f"{rep['durable_baseline_seconds']:.1f}",
+            f"{rep['ratio_durable']:.2f}",
+            "≤ 1.25",
+            str(met["replay.ratio_durable"]),
+        )
+    if "latency_ms" in result:
+        lat = result["latency_ms"]
+        table.add_row(
+            f"Screen p50 / p99 at {lat['rate']:g}/s, ms",
+            f"{lat['p50']:.2f} / {lat['p99']:.2f}",
+            "",
+            "",
+            "",
+            "p99 ≤ 5",
+            str(met["latency_ms.p99"]),
+        )
+    if "streams" in result:
+        st = result["streams"]
+        table.add_row(
+            f"Screen p99 at {st['rate']:g}/s without / with {st['watchers']} watchers"
+            f" and {st['manifest_streams']} manifests open, ms",
+            f"{st['p99_ms_without']:.2f} / {st['p99_ms_with']:.2f}",
+            "",
+            "",
+            "",
+            "≤ 5",
+            str(met["streams.p99_ms_with"]),
+        )
+    if "memory" in result:
+        mem = result["memory"]
+        table.add_row(
+            f"RSS over {mem['screenings']} screenings, MB",
+            f"{mem['rss_start_mb']} → {mem['rss_end_mb']} ({mem['growth_pct']:+.1f} %)",
+            "",
+            "",
+            "",
+            "≤ 10 %",
+            str(met["memory.growth_pct"]),
+        )
+    return table
+
+
+def _cpu_row(table: Table, measure: str, figures: dict[str, float]) -> None:
     table.add_row(
-        "Screen, req/s",
-        f"{u['screen_rps']:.0f}",
-        f"{u['baseline_rps']:.0f} (ratio {u['ratio']:.2f})",
-        f"{u['durable_baseline_rps']:.0f}",
-        f"{u['ratio_durable']:.2f}",
-        "≥ 0.8",
-        str(met["unary.ratio_durable"]),
+        measure,
+        f"{figures['cpu_us_per_call']:.0f}",
+        f"{figures['baseline_cpu_us_per_call']:.0f}",
+        f"{figures['durable_baseline_cpu_us_per_call']:.0f}",
+        f"{figures['durable_baseline_cpu_us_per_call'] / figures['cpu_us_per_call']:.2f}"
+        if figures["cpu_us_per_call"]
+        else "",
+        "",
+        "",
     )
-    table.add_row(
-        f"ScreenManifest ({MANIFEST_SIZE}), items/s",
-        f"{s['screen_per_s']:.0f}",
-        f"{s['baseline_per_s']:.0f} (ratio {s['ratio']:.2f})",
-        f"{s['durable_baseline_per_s']:.0f}",
-        f"{s['ratio_durable']:.2f}",
-        "≥ 0.8",
-        str(met["stream.ratio_durable"]),
-    )
-    table.add_row(
-        f"replay of {rep['screenings']} screenings ({rep['streams']} manifests at once), s",
-        f"{rep['seconds']:.1f}",
-        "",
-        f"{rep['durable_baseline_seconds']:.1f}",
-        f"{rep['ratio_durable']:.2f}",
-        "≤ 1.25",
-        str(met["replay.ratio_durable"]),
-    )
-    table.add_row(
-        f"Screen p50 / p99 at {lat['rate']:g}/s, ms",
-        f"{lat['p50']:.2f} / {lat['p99']:.2f}",
-        "",
-        "",
-        "",
-        "p99 ≤ 5",
-        str(met["latency_ms.p99"]),
-    )
-    st = result["streams"]
-    table.add_row(
-        f"Screen p99 at {st['rate']:g}/s without / with {st['watchers']} watchers"
-        f" and {st['manifest_streams']} manifests open, ms",
-        f"{st['p99_ms_without']:.2f} / {st['p99_ms_with']:.2f}",
-        "",
-        f"{st['p99_ms_with']:.2f}",
-        "≤ 5",
-        str(met["streams.p99_ms_with"]),
-    )
-    table.add_row(
-        f"RSS over {mem['screenings']} screenings, MB",
-        f"{mem['rss_start_mb']} → {mem['rss_end_mb']} ({mem['growth_pct']:+.1f} %)",
-        "",
-        "",
-        "",
-        "≤ 10 %",
-        str(met["memory.growth_pct"]),
-    )
-    Console().print(table)
-    return 0
 
 
 def add_bench_parser(commands: Any) -> None:
@@ -287,6 +370,14 @@ def add_bench_parser(commands: Any) -> None:
         "--store",
         help="the service's store, which must be empty: the bench fills it with test screenings"
         " and leaves them (default: SQLite in a temporary folder, removed afterwards)",
+    )
+    bench.add_argument(
+        "--phases",
+        type=parse_phases,
+        default=PHASES,
+        metavar="NAME,…",
+        help=f"run only these phases (default: all of {','.join(PHASES)}); the baselines"
+        " start only for unary, stream and replay",
     )
     add_client_arguments(bench)
     bench.set_defaults(func=_cmd_bench)
