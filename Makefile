@@ -2,7 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: serve test setup setup-serve system-deps deploy-deps lint proto fuzz image image-archive
+.PHONY: serve test setup setup-serve system-deps deploy-deps node-deps lint proto fuzz image \
+	image-archive postgresql-image
 
 # Serving needs the package alone; the tests also need the dev tools and the reports extra.
 $(VENV)/.serve-installed: pyproject.toml
@@ -25,6 +26,10 @@ serve: setup-serve
 system-deps:
 	scripts/system-deps
 
+# Node.js and the packages of the Node.js client test (tests/access/node), by npm ci.
+node-deps:
+	scripts/node-deps
+
 # The container image and what its tests need (podman, mmdebstrap, systemd): deploy/README.md.
 deploy-deps:
 	scripts/deploy-deps
@@ -39,13 +44,17 @@ image-archive: setup deploy-deps
 	mkdir -p $(dir $(IMAGE_ARCHIVE))
 	deploy/container/build-image --archive $(IMAGE_ARCHIVE)
 
+# The PostgreSQL of deploy/compose, built the same way: localhost/depscreen-postgresql:15.
+postgresql-image: deploy-deps
+	deploy/container/build-postgresql-image
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: setup system-deps deploy-deps lint
+test: setup system-deps deploy-deps node-deps lint
 	$(VENV)/bin/depscreen rules validate
 	$(VENV)/bin/depscreen rules test
 	$(VENV)/bin/depscreen access test

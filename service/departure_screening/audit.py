@@ -17,9 +17,14 @@ screening throughout and the chain verifies after every chunk. History indicator
 look back up to the ruleset's windows (365 days for earlier postponements), so a
 shorter retention shortens what they can see.
 
-Both open an existing store only, and never create or migrate one: a store URL
-naming nothing exits 2 and leaves nothing behind. ``audit verify`` opens a SQLite
-file read-only.
+``audit backup --out PATH`` copies the store, online and from one snapshot, into a
+new SQLite file (see ``store/backup.py``), verifies the copy's chain and prints its
+head; ``depscreen serve --store sqlite:///PATH`` serves from it, with the store's
+pseudonymisation key (never copied into the backup).
+
+All open an existing store only, and never create or migrate one: a store URL
+naming nothing exits 2 and leaves nothing behind. ``audit verify`` and ``audit
+backup`` open a SQLite file read-only.
 
 Exit codes: 0 success, 1 chain broken, 2 bad arguments or store unavailable.
 """
@@ -29,12 +34,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from departure_screening.errors import StoreUnavailable
 from departure_screening.serving.config import DEFAULT_STORE, at_least_one
+from departure_screening.store.backup import BackupReport, backup_store
 from departure_screening.store.chain import VerifyReport
 from departure_screening.store.factory import open_audit_store
 from departure_screening.store.sqlbase import ChainBroken, PurgeReport, SchemaError
@@ -90,6 +97,10 @@ def describe_purge(report: PurgeReport) -> str:
     )
 
 
+def describe_backup(report: BackupReport) -> str:
+    return f"{report.source_kind} store copied to {report.out}\n" + describe_verify(report.verify)
+
+
 def _run(action: Callable[[], int], err: TextIO) -> int:
     try:
         return action()
@@ -121,8 +132,21 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return _run(action, sys.stderr)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    def action() -> int:
+        try:
+            report = backup_store(args.store, args.out)
+        except (OSError, sqlite3.Error) as e:
+            print(f"depscreen audit: cannot write the backup {args.out}: {e}", file=sys.stderr)
+            return EXIT_ERROR
+        print(describe_backup(report))
+        return EXIT_OK if report.verify.ok else EXIT_BROKEN
+
+    return _run(action, sys.stderr)
+
+
 def add_audit_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``audit verify`` and ``audit purge`` on the CLI's sub-command parsers."""
+    """Register ``audit verify``, ``purge`` and ``backup`` on the CLI's sub-command parsers."""
     default_store = os.environ.get("DEPSCREEN_STORE", DEFAULT_STORE)
     audit: argparse.ArgumentParser = subparsers.add_parser(
         "audit", help="check or prune the audit trail of a store"
@@ -132,7 +156,14 @@ def add_audit_parser(subparsers: Any) -> argparse.ArgumentParser:
     verify = actions.add_parser("verify", help="verify the hash chain; names the first broken link")
     verify.set_defaults(func=cmd_verify)
     purge = actions.add_parser("purge", help="remove assessments assessed more than DAYS days ago")
-    for action in (verify, purge):
+    backup = actions.add_parser(
+        "backup", help="copy the store, online and consistent, into a new SQLite file"
+    )
+    backup.add_argument(
+        "--out", required=True, metavar="PATH", help="the SQLite file to write (must not exist)"
+    )
+    backup.set_defaults(func=cmd_backup)
+    for action in (verify, purge, backup):
         action.add_argument(
             "--store",
             default=default_store,

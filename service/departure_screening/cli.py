@@ -25,7 +25,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from departure_screening.errors import StoreUnavailable
     from departure_screening.serving.app import build_app, rules_trust
     from departure_screening.serving.logs import configure_logging
-    from departure_screening.serving.reload import RulesReloader
+    from departure_screening.serving.reload import SHADOW_RULES, RulesReloader
     from departure_screening.serving.server import serve
     from departure_screening.store.sqlbase import SchemaError
 
@@ -62,6 +62,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         config.rules, rules_trust(config), app.screener, app.metrics, config.checkpoints
     )
     reloader.start(config.rules_poll)
+    reloaders = [reloader]
+    if app.shadow is not None and config.shadow_rules is not None:
+        shadow_reloader = RulesReloader(
+            config.shadow_rules,
+            rules_trust(config),
+            app.shadow,
+            app.metrics,
+            config.checkpoints,
+            SHADOW_RULES,
+        )
+        shadow_reloader.start(config.rules_poll)
+        reloaders.append(shadow_reloader)
     stopped = threading.Event()
     if not worker:  # a worker's supervisor speaks to systemd for the set
         from departure_screening.serving.notify import notify, start_watchdog
@@ -75,14 +87,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, lambda signum, frame: reloader.request())
+
+    def on_hangup(signum: int, frame: FrameType | None) -> None:
+        for r in reloaders:
+            r.request()
+
+    signal.signal(signal.SIGHUP, on_hangup)
     if args.ready_fd >= 0:
         from departure_screening.serving.supervisor import announce_ready
 
         # Only now: a SIGTERM from the supervisor must find the handler in place.
         announce_ready(args.ready_fd)
     stopped.wait()
-    reloader.stop()
+    for r in reloaders:
+        r.stop()
     if not worker:
         notify("STOPPING=1")
     running.stop()
@@ -172,10 +190,12 @@ def _add_optional_commands(commands: argparse._SubParsersAction[argparse.Argumen
     from departure_screening.audit import add_audit_parser
     from departure_screening.bench.command import add_bench_parser
     from departure_screening.exercise.cli import add_exercise_parser
+    from departure_screening.manifest.command import add_manifest_parser
 
     add_audit_parser(commands)
     add_exercise_parser(commands)
     add_bench_parser(commands)
+    add_manifest_parser(commands)
     add_access_parsers(commands)
     add_access_parser(commands)
 

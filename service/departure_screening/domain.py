@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MODE_LIVE = "MODE_LIVE"
+# A counter screening has the traveller in front of the officer; a preliminary one
+# comes from the airline's passenger list before departure (see ``PRELIMINARY_LACKS``).
+STAGE_COUNTER = "STAGE_COUNTER"
+STAGE_PRELIMINARY = "STAGE_PRELIMINARY"
+STAGES = (STAGE_COUNTER, STAGE_PRELIMINARY)
 MODE_TRAINING = "MODE_TRAINING"
 MODES = (MODE_LIVE, MODE_TRAINING)
 
@@ -51,6 +56,34 @@ DECISIONS = (
     "DECISION_POSTPONED",
     "DECISION_REFERRED",
 )
+# The inputs an indicator may need (``needs`` in the ruleset) that a screening can lack.
+INPUT_DECLARATION = "declaration"
+INPUT_OBSERVATIONS = "observations"
+INPUT_RETURN_TICKET = "trip.has_return_ticket"
+INPUT_ESCORT = "trip.escort_passport_number"
+INPUT_TOUR_OPERATOR_LICENSE = "trip.tour_operator_license"
+INPUT_PASSPORT_ISSUE_DATE = "traveller.passport_issue_date"
+INPUTS = (
+    INPUT_DECLARATION,
+    INPUT_OBSERVATIONS,
+    INPUT_RETURN_TICKET,
+    INPUT_ESCORT,
+    INPUT_TOUR_OPERATOR_LICENSE,
+    INPUT_PASSPORT_ISSUE_DATE,
+)
+# What airline passenger data (API) never carries: those come only at the counter.
+PRELIMINARY_LACKS = frozenset(
+    {
+        INPUT_DECLARATION,
+        INPUT_OBSERVATIONS,
+        INPUT_RETURN_TICKET,
+        INPUT_ESCORT,
+        INPUT_TOUR_OPERATOR_LICENSE,
+    }
+)
+# A preliminary assessment asks for a talk at the counter at most, never a postponement.
+PRELIMINARY_ACTION_CAP = "ACTION_SECONDARY_INTERVIEW"
+
 # Decisions that count as a postponement for PRIOR_POSTPONEMENT.
 POSTPONING_DECISIONS = frozenset({"DECISION_POSTPONED", "DECISION_REFERRED"})
 
@@ -79,7 +112,8 @@ class Traveller:
     passport_number: str
     nationality: str
     birth_date: dt.date
-    passport_issue_date: dt.date
+    # None only in a preliminary screening whose carrier did not send it.
+    passport_issue_date: dt.date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +160,29 @@ class Screening:
     mode: str
     traveller: Traveller
     trip: Trip
-    declaration: Declaration
+    # None in a preliminary screening: nothing has been declared yet.
+    declaration: Declaration | None
     observations: tuple[str, ...] = ()
     officer_id: str = ""
+    # Out of the repr, which fingerprints of requests stored before versioning digest;
+    # a preliminary screening differs there anyway (it has no declaration).
+    stage: str = field(default=STAGE_COUNTER, repr=False)
     # Left out of the repr, which the request fingerprint digests: a retry is the same
     # request whoever sends it, and fingerprints of requests stored before stay valid.
     screened_by: Principal = field(default=NOBODY, repr=False)
+
+    @property
+    def preliminary(self) -> bool:
+        return self.stage == STAGE_PRELIMINARY
+
+    def missing_inputs(self) -> frozenset[str]:
+        """The inputs this screening does not have, whose indicators are not evaluated."""
+        missing = set(PRELIMINARY_LACKS) if self.preliminary else set()
+        if self.declaration is None:
+            missing.add(INPUT_DECLARATION)
+        if self.traveller.passport_issue_date is None:
+            missing.add(INPUT_PASSPORT_ISSUE_DATE)
+        return frozenset(missing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +219,15 @@ class Assessment:
     # they were kept, which a replay skips.
     facts: Mapping[str, Any] | None = None
     screened_by: Principal = NOBODY
+    stage: str = STAGE_COUNTER
+    # Indicator codes whose inputs the screening lacked, sorted.
+    not_evaluated: tuple[str, ...] = ()
+    # The preliminary assessment this counter assessment replaces, if any.
+    supersedes: str = ""
+
+    @property
+    def preliminary(self) -> bool:
+        return self.stage == STAGE_PRELIMINARY
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +254,9 @@ class GroupAlert:
     earlier_assessment_ids: tuple[str, ...]
     raised_at: dt.datetime
     kind: str = "ALERT_KIND_GROUP_FORMED"
+    # Given by the store when the alert is stored (0 before): raise order, for
+    # resuming a watch. Not part of what the alert says, so not compared.
+    alert_id: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,19 @@ class StoreUnavailable(ScreeningError):
     pass
 
 
+class Overloaded(ScreeningError):
+    """More callers than the commit queue holds: refused at once, nothing done."""
+
+    def __init__(self, message: str, limit: int, retry_after: float) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+class DeadlineExpired(ScreeningError):
+    """The caller's deadline passed before its work began: nothing done."""
+
+
 class Refused(Exception):
     """A call refused by access control part way through a stream: its status is already
     decided and counted by whoever raised it."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,7 +23,9 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from departure_screening.domain import (
     Assessment,
@@ -31,12 +33,14 @@ from departure_screening.domain import (
     GroupAlert,
     versus_recommendation,
 )
+from departure_screening.pipeline.shadow import STAGES as SHADOW_STAGES
+from departure_screening.screening.shadow import ShadowResult
 
 # Counter-side latency matters most: buckets from 0.5 ms to 1 s.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 # The files a server re-reads while serving (``depscreen_config_reloads_total{file}``).
-RELOADED_FILES = ("tls", "client_ca", "jwks", "access_policy", "rules")
+RELOADED_FILES = ("tls", "client_ca", "jwks", "access_policy", "rules", "shadow_rules")
 MODE_LABELS = {"MODE_LIVE": "live", "MODE_TRAINING": "training"}
 BAND_LABELS = {"RISK_BAND_LOW": "low", "RISK_BAND_ELEVATED": "elevated", "RISK_BAND_HIGH": "high"}
 DECISION_LABELS = {
@@ -59,14 +63,22 @@ def in_multiprocess_mode() -> bool:
 class Metrics:
     registry: CollectorRegistry
     screenings: Counter
+    preliminary_screenings: Counter
     indicator_hits: Counter
     decisions: Counter
     group_alerts: Counter
     screening_duration: Histogram
+    call_wait: Histogram
     rpc_requests: Counter
     ruleset_info: Gauge
     access_denied: Counter
     config_reloads: Counter
+    commit_queue_depth: Gauge
+    commit_queue_limit: Gauge
+    shadow_screenings: Counter
+    shadow_failures: Counter
+    # The versions this process has reported (multiprocess mode): one, after any reload.
+    _versions: list[str] = field(default_factory=list)
 
     def initialise(self, checkpoints: Iterable[str], indicator_codes: Iterable[str]) -> None:
         """Create every bounded series at zero, so rate() sees the first screening too."""
@@ -76,6 +88,7 @@ class Metrics:
                 self.group_alerts.labels(checkpoint, mode)
                 for band in BAND_LABELS.values():
                     self.screenings.labels(checkpoint, mode, band)
+                    self.preliminary_screenings.labels(checkpoint, mode, band)
                 for code in codes:
                     self.indicator_hits.labels(checkpoint, mode, code)
                 for decision in DECISION_LABELS.values():
@@ -83,15 +96,30 @@ class Metrics:
                         self.decisions.labels(checkpoint, mode, decision, versus)
         for method in METHODS:
             self.screening_duration.labels(method)
+        for stage in SHADOW_STAGES:
+            self.shadow_failures.labels(stage)
         for watched in RELOADED_FILES:
             for result in ("applied", "refused"):
                 self.config_reloads.labels(watched, result)
 
+    def initialise_shadow(self, checkpoints: Iterable[str]) -> None:
+        """Every shadow series at zero, so disagreement shows from the first screening."""
+        for checkpoint in checkpoints:
+            for mode in MODE_LABELS.values():
+                for band in BAND_LABELS.values():
+                    for shadow_band in BAND_LABELS.values():
+                        self.shadow_screenings.labels(checkpoint, mode, band, shadow_band)
+
     def set_ruleset_version(self, version: str) -> None:
         """Exactly one version is reported at a time: a reload replaces the old one."""
-        if not in_multiprocess_mode():
-            # The shared files cannot forget a series; a worker sets its version once,
-            # and the series goes when the worker does ("livemax").
+        if in_multiprocess_mode():
+            # The shared files cannot forget a series: a worker's old versions go to 0,
+            # which the supervisor leaves out (``supervisor_registry``).
+            for old in self._versions:
+                if old != version:
+                    self.ruleset_info.labels(version=old).set(0)
+            self._versions[:] = [version]
+        else:
             self.ruleset_info.clear()
         self.ruleset_info.labels(version=version).set(1)
 
@@ -113,6 +141,13 @@ def create_metrics(
         screenings=Counter(
             "depscreen_screenings",
             "Screenings assessed, by checkpoint, mode and risk band.",
+            ["checkpoint", "mode", "band"],
+            registry=registry,
+        ),
+        preliminary_screenings=Counter(
+            "depscreen_preliminary_screenings",
+            "Preliminary screenings (airline passenger data, before the counter) assessed,"
+            " by checkpoint, mode and risk band; never counted in depscreen_screenings_total.",
             ["checkpoint", "mode", "band"],
             registry=registry,
         ),
@@ -138,6 +173,13 @@ def create_metrics(
             "depscreen_screening_duration_seconds",
             "Time to assess one screening, from validation to the durable commit.",
             ["method"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        call_wait=Histogram(
+            "depscreen_call_wait_seconds",
+            "Time a short call (Screen, RecordDecision, GetAssessment, ListIndicators)"
+            " waited for a server thread after it arrived.",
             buckets=LATENCY_BUCKETS,
             registry=registry,
         ),
@@ -168,16 +210,61 @@ def create_metrics(
             ["file", "result"],
             registry=registry,
         ),
+        # Summed over a server's processes, like the limit beside it: depth near the
+        # limit means calls are about to be refused with RESOURCE_EXHAUSTED.
+        commit_queue_depth=Gauge(
+            "depscreen_commit_queue_depth",
+            "Calls (a Screen, a manifest's chunk) in the commit queue: being screened or"
+            " waiting for their commit.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        ),
+        commit_queue_limit=Gauge(
+            "depscreen_commit_queue_limit",
+            "Calls the commit queue holds at once (--max-commit-queue); more are refused.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        ),
+        shadow_screenings=Counter(
+            "depscreen_shadow_screenings",
+            "Screenings also evaluated on the shadow ruleset, by the band served and the"
+            " shadow's band.",
+            ["checkpoint", "mode", "band", "shadow_band"],
+            registry=registry,
+        ),
+        shadow_failures=Counter(
+            "depscreen_shadow_failures",
+            "Screenings left without a shadow result, by stage (dropped, evaluation, store).",
+            ["stage"],
+            registry=registry,
+        ),
     )
 
 
 def supervisor_registry(multiproc_dir: str) -> CollectorRegistry:
     """What the supervisor serves: the workers' metrics summed, and its own process."""
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=multiproc_dir)  # type: ignore[no-untyped-call]
+    registry.register(
+        _ServedVersionsOnly(MultiProcessCollector(None, path=multiproc_dir))  # type: ignore[no-untyped-call]
+    )
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry
+
+
+class _ServedVersionsOnly(Collector):
+    """The workers' metrics without the ruleset versions no live worker serves: a
+    worker that reloaded reports its old version as 0 (its file keeps the series),
+    and once every worker has the new one the supervisor shows that one alone."""
+
+    def __init__(self, workers: MultiProcessCollector) -> None:
+        self._workers = workers
+
+    def collect(self) -> Iterable[Metric]:
+        for family in self._workers.collect():  # type: ignore[no-untyped-call]
+            if family.name == "depscreen_ruleset_info":
+                family.samples = [s for s in family.samples if s.value != 0]
+            yield family
 
 
 class _Children(dict[tuple[str, ...], Counter]):
@@ -199,10 +286,16 @@ class MetricsObserver:
     def __init__(self, metrics: Metrics) -> None:
         self._m = metrics
         self._screenings = _Children(metrics.screenings)
+        self._preliminary = _Children(metrics.preliminary_screenings)
         self._hits = _Children(metrics.indicator_hits)
 
     def assessed(self, assessment: Assessment) -> None:
         mode = MODE_LABELS[assessment.mode]
+        if assessment.preliminary:
+            # Its counter screening counts the traveller (and the indicators) once.
+            band = BAND_LABELS[assessment.band]
+            self._preliminary[assessment.checkpoint, mode, band].inc()
+            return
         self._screenings[assessment.checkpoint, mode, BAND_LABELS[assessment.band]].inc()
         for fired in assessment.indicators:
             self._hits[assessment.checkpoint, mode, fired.code].inc()
@@ -217,3 +310,25 @@ class MetricsObserver:
 
     def alerted(self, alert: GroupAlert) -> None:
         self._m.group_alerts.labels(alert.checkpoint, MODE_LABELS[alert.mode]).inc()
+
+    def queue_depth(self, change: int) -> None:
+        self._m.commit_queue_depth.inc(change)
+
+
+class ShadowMetricsObserver:
+    """Counts shadow results (see ``pipeline.shadow.ShadowObserver``)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+        self._shadowed = _Children(metrics.shadow_screenings)
+
+    def shadowed(self, assessment: Assessment, result: ShadowResult) -> None:
+        self._shadowed[
+            assessment.checkpoint,
+            MODE_LABELS[assessment.mode],
+            BAND_LABELS[assessment.band],
+            BAND_LABELS[result.band],
+        ].inc()
+
+    def shadow_failed(self, stage: str, count: int) -> None:
+        self._m.shadow_failures.labels(stage).inc(count)

@@ -1,4 +1,5 @@
-"""``depscreen rules backtest``: what a candidate ruleset would have recommended on stored history.
+"""``depscreen rules backtest``: what a candidate ruleset would have recommended on stored history;
+``depscreen rules shadow-report``: what the shadow ruleset said, in the same report.
 
 It reads the store only (one snapshot, never a write) and writes ``report.json``,
 ``report.html`` and PNG plots of band transitions and of indicator hits.
@@ -20,6 +21,7 @@ from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.backtest import Backtest, run_backtest
 from departure_screening.screening.bundle import BundleError, load_rules
 from departure_screening.screening.ruleset import RulesetError
+from departure_screening.screening.shadow_report import shadow_report
 from departure_screening.store.base import ReplayQuery
 from departure_screening.store.factory import open_audit_store
 
@@ -33,7 +35,8 @@ _PAGE = """<!doctype html>
 table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .6em;text-align:right}
 th:first-child,td:first-child{text-align:left}</style></head><body>
 <h1>Backtest of {{ r.candidate }}</h1>
-<p>{{ r.screenings }} stored assessments replayed, {{ r.skipped }} skipped (kept without facts);
+<p>{{ r.screenings }} stored assessments replayed, {{ r.skipped }} skipped
+(kept without facts, or preliminary);
 {{ r.changed }} would get another band.</p>
 <h2>Bands</h2>
 <table><tr><th>band</th><th>recorded</th><th>candidate</th></tr>
@@ -146,6 +149,65 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_shadow_report(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    try:
+        import jinja2  # noqa: F401
+        import matplotlib  # noqa: F401
+    except ModuleNotFoundError as exc:
+        print(
+            f"depscreen rules shadow-report: the report needs {exc.name}:"
+            " pip install 'departure-screening[reports]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    query = ReplayQuery(args.since, args.until, args.checkpoint, MODES.get(args.mode or ""))
+    try:
+        store = open_audit_store(args.store)
+    except (ValueError, StoreUnavailable) as exc:
+        print(f"depscreen rules shadow-report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        total = store.count_replay_records(query)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("reading", total=total)
+            result = shadow_report(store.shadow_records(query), lambda: progress.advance(task))
+    except StoreUnavailable as exc:
+        print(f"depscreen rules shadow-report: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.close()
+    report = result.to_json()
+    write_report(report, Path(args.out))
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        console.print(
+            f"{report['screenings']} with a shadow result, {report['skipped']} without,"
+            f" {report['changed']} with another band in the shadow; report in {args.out}"
+        )
+    return 0
+
+
+def _add_range_arguments(parser: Any) -> None:
+    parser.add_argument("--since", type=_date, metavar="DATE", help="first departure date")
+    parser.add_argument("--until", type=_date, metavar="DATE", help="last departure date")
+    parser.add_argument("--checkpoint", metavar="CODE", help="one checkpoint only")
+    parser.add_argument("--mode", choices=sorted(MODES), help="live or training only")
+    parser.add_argument("--json", action="store_true", help="also print report.json")
+
+
+def add_shadow_report_parser(rules: Any) -> None:
+    report = rules.add_parser(
+        "shadow-report",
+        help="what the shadow ruleset said beside what was served, as a backtest report",
+    )
+    report.add_argument("--store", required=True, metavar="URL", help="the store to read")
+    report.add_argument("--out", required=True, metavar="DIR", help="where the report goes")
+    _add_range_arguments(report)
+    report.set_defaults(func=_cmd_shadow_report)
+
+
 def add_backtest_parser(rules: Any) -> None:
     backtest = rules.add_parser(
         "backtest", help="replay stored assessments through a candidate ruleset"
@@ -155,9 +217,5 @@ def add_backtest_parser(rules: Any) -> None:
         "--rules", required=True, metavar="CANDIDATE", help="a ruleset directory or bundle"
     )
     backtest.add_argument("--out", required=True, metavar="DIR", help="where the report goes")
-    backtest.add_argument("--since", type=_date, metavar="DATE", help="first departure date")
-    backtest.add_argument("--until", type=_date, metavar="DATE", help="last departure date")
-    backtest.add_argument("--checkpoint", metavar="CODE", help="one checkpoint only")
-    backtest.add_argument("--mode", choices=sorted(MODES), help="live or training only")
-    backtest.add_argument("--json", action="store_true", help="also print report.json")
+    _add_range_arguments(backtest)
     backtest.set_defaults(func=_cmd_backtest)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from departure_screening.rules_backtest import add_backtest_parser
+from departure_screening.rules_backtest import add_backtest_parser, add_shadow_report_parser
 from departure_screening.screening.bundle import (
     BundleError,
     keygen,
@@ -96,3 +96,4 @@ def add_rules_lifecycle_parsers(rules: Any) -> None:
     )
     verify_parser.set_defaults(func=_cmd_verify)
     add_backtest_parser(rules)
+    add_shadow_report_parser(rules)

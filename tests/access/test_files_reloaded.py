@@ -1,7 +1,8 @@
-"""Certificates and the policy re-read while serving, without a restart."""
+"""Certificates, the officer key set and the policy re-read while serving, without a restart."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,17 @@ import pytest
 from departure_screening.access.policy import default_policy_path
 from departure_screening.v1 import screening_pb2 as pb
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from support.pki import CertificateAuthority, Pki, write_atomically
+from support.pki import CertificateAuthority, Pki, TokenIssuer, write_atomically
+from support.waiting import wait_for
 
-from .conftest import TlsServer, start_tls_server
+from .conftest import TlsServer, bearer, start_tls_server
+
+# The policy and the key set files are looked at once a second at most (RECHECK_SECONDS).
+RELOAD_WAIT = 10.0
+
+
+def reloads(server: TlsServer, file: str, result: str) -> float:
+    return server.sample("depscreen_config_reloads_total", file=file, result=result)
 
 
 def indicators(server: TlsServer, channel: grpc.Channel) -> grpc.StatusCode:
@@ -73,16 +82,17 @@ def test_an_invalid_policy_keeps_the_old_one_and_a_valid_one_applies(
     server: TlsServer, policy_file: Path
 ) -> None:
     channel = server.channel(server.device("counter"))
+
+    def refused_and_still_served() -> bool:
+        # A call looks at the file (at most once a second); the old policy answers it.
+        assert indicators(server, channel) == grpc.StatusCode.OK
+        return reloads(server, "access_policy", "refused") == 1
+
     write_atomically(policy_file, b"version: 1\nrpcs:\n  ListIndicators:\n    janitor: {}\n")
-    assert indicators(server, channel) == grpc.StatusCode.OK  # the old policy still holds
-    assert (
-        server.sample("depscreen_config_reloads_total", file="access_policy", result="refused") == 1
-    )
+    wait_for(refused_and_still_served, RELOAD_WAIT)
     write_atomically(policy_file, b"version: 1\nrpcs:\n  ListIndicators:\n    auditor: {}\n")
-    assert indicators(server, channel) == grpc.StatusCode.PERMISSION_DENIED
-    assert (
-        server.sample("depscreen_config_reloads_total", file="access_policy", result="applied") == 1
-    )
+    wait_for(lambda: indicators(server, channel) == grpc.StatusCode.PERMISSION_DENIED, RELOAD_WAIT)
+    assert reloads(server, "access_policy", "applied") == 1
 
 
 def test_the_probe_port_serves_health_alone_in_plaintext(server: TlsServer) -> None:
@@ -96,3 +106,39 @@ def test_the_probe_port_serves_health_alone_in_plaintext(server: TlsServer) -> N
         assert indicators(server, probe) == grpc.StatusCode.UNIMPLEMENTED
     finally:
         probe.close()
+
+
+def test_a_rotated_jwks_is_seen_by_the_next_call_and_a_broken_one_is_refused(
+    server: TlsServer,
+) -> None:
+    pki, device = server.pki, server.device("counter")
+    stub = server.stub(device)
+
+    def with_token(token: str) -> grpc.StatusCode:
+        try:
+            stub.ListIndicators(pb.ListIndicatorsRequest(), metadata=bearer(token), timeout=5)
+        except grpc.RpcError as error:
+            return error.code()  # type: ignore[no-any-return,attr-defined]
+        return grpc.StatusCode.OK
+
+    old, new = pki.issuer, TokenIssuer(kid="officer-2")
+    old_token, new_token = old.token(), new.token()
+    assert with_token(old_token) == grpc.StatusCode.OK  # and now remembered as verified
+    assert with_token(new_token) == grpc.StatusCode.UNAUTHENTICATED
+    # The identity provider rolls its key: both for a while, then the new one alone.
+    both = {"keys": old.jwks()["keys"] + new.jwks()["keys"]}
+    write_atomically(pki.jwks, json.dumps(both).encode())
+    wait_for(lambda: with_token(new_token) == grpc.StatusCode.OK, RELOAD_WAIT)
+    assert with_token(old_token) == grpc.StatusCode.OK
+    write_atomically(pki.jwks, b'{"keys": "not a list"}')
+    wait_for(
+        lambda: (
+            with_token(new_token) == grpc.StatusCode.OK and reloads(server, "jwks", "refused") == 1
+        ),
+        RELOAD_WAIT,
+    )  # the previous set still holds
+    write_atomically(pki.jwks, json.dumps(new.jwks()).encode())
+    # A token verified before is not taken on trust once its key is gone.
+    wait_for(lambda: with_token(old_token) == grpc.StatusCode.UNAUTHENTICATED, RELOAD_WAIT)
+    assert with_token(new_token) == grpc.StatusCode.OK
+    assert reloads(server, "jwks", "applied") == 2

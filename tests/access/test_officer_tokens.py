@@ -76,6 +76,9 @@ BAD_TOKENS: dict[str, Callable[[TokenIssuer, Issued], str]] = {
         cnf={"x5t#S256": CertificateAuthority().device("counter").thumbprint}
     ),
     "cnf without x5t#S256": lambda i, d: i.token(cnf={"jkt": "abc"}),
+    # Found by the officer_token fuzz harness: a thumbprint beyond ASCII made the comparison
+    # raise TypeError, so the call ended UNKNOWN instead of UNAUTHENTICATED.
+    "cnf beyond ASCII": lambda i, d: i.token(cnf={"x5t#S256": "\u00e9t\u00e9"}),
     "checkpoint of another checkpoint": lambda i, d: i.token(checkpoint="SUB"),
     "not a JWT": lambda i, d: "not-a-token",
 }

@@ -9,6 +9,7 @@ import grpc
 import pytest
 from departure_screening.v1 import screening_pb2 as pb
 from support import builders
+from support.consoles import Console, raise_alert
 from support.pki import Pki
 
 from .conftest import MODES, TlsServer, bearer, start_tls_server
@@ -141,4 +142,27 @@ def test_a_watch_of_another_checkpoint_is_refused(tls_server: TlsServer) -> None
     )
     with pytest.raises(grpc.RpcError) as raised:
         list(watch)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+
+
+def test_a_resumed_watch_replays_only_the_supervisors_own_checkpoint(
+    own_server: TlsServer,
+) -> None:
+    groups = {}
+    for checkpoint in ("SUB", "CGK"):
+        counter = own_server.stub(own_server.device("counter", checkpoint))
+        groups[checkpoint] = raise_alert(counter, checkpoint=checkpoint)
+    supervisor = own_server.stub(own_server.device("supervisor", "CGK"))
+    console = Console(supervisor, after_alert_id="0")
+    got = console.wait_for(1)
+    time.sleep(1)  # an alert of SUB would arrive now
+    console.close()
+    assert [(a.checkpoint, a.group_key) for a in console.alerts] == [("CGK", groups["CGK"])]
+    assert got[0].alert_id
+    refused = supervisor.WatchAlerts(
+        pb.WatchAlertsRequest(checkpoint="SUB", mode=MODES["live"], after_alert_id="0"),
+        timeout=10,
+    )
+    with pytest.raises(grpc.RpcError) as raised:
+        list(refused)
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from departure_screening.access.client import ClientCredentials
 from departure_screening.bench.children import Child
 from departure_screening.bench.phases import Traffic, in_turn, in_turn_costed
 
@@ -16,7 +17,7 @@ def test_slices_alternate_abba_and_each_rate_is_the_mean_of_its_slices() -> None
         "baseline": iter([10.0, 20.0, 30.0, 60.0]),
     }
 
-    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+    def measure(target: str, seconds: float, traffic: Traffic, _: ClientCredentials) -> float:
         calls.append((target, seconds))
         return next(rates[target])
 
@@ -34,7 +35,7 @@ def test_a_host_that_slows_down_midway_leaves_the_ratio_alone() -> None:
     service, baseline = Child([], "service"), Child([], "baseline")
     elapsed = 0.0
 
-    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+    def measure(target: str, seconds: float, traffic: Traffic, _: ClientCredentials) -> float:
         nonlocal elapsed
         speed = 1.0 if elapsed < 8.0 else 0.5
         elapsed += seconds
@@ -48,7 +49,7 @@ def test_three_servers_take_turns_forward_then_backward() -> None:
     children = [Child([], name) for name in ("service", "transport", "durable")]
     calls: list[str] = []
 
-    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+    def measure(target: str, seconds: float, traffic: Traffic, _: ClientCredentials) -> float:
         calls.append(target)
         return {"service": 1.0, "transport": 2.0, "durable": 3.0}[target]
 
@@ -73,7 +74,7 @@ def test_cpu_per_call_is_the_cpu_of_each_servers_own_slices() -> None:
     cheap, dear = _Metered("cheap", 0.0005), _Metered("dear", 0.002)
     children = {"cheap": cheap, "dear": dear}
 
-    def measure(target: str, seconds: float, traffic: Traffic) -> float:
+    def measure(target: str, seconds: float, traffic: Traffic, _: ClientCredentials) -> float:
         child = children[target]
         rate = 1000.0
         time.sleep(seconds)

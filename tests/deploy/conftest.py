@@ -35,3 +35,26 @@ def image(image_archive: Path) -> str:
     tag = f"localhost/departure-screening:{version()}"
     podman("image", "exists", tag)
     return tag
+
+
+@pytest.fixture(scope="session")
+def postgresql_image() -> str:
+    """``build-postgresql-image --reuse``: PostgreSQL from Debian's packages, for compose.
+
+    Built as the service's image is (about three minutes), or kept when an image built from
+    the same files is already there.
+    """
+    for tool in ("mmdebstrap", "podman", "runc"):
+        require(tool)
+    done = subprocess.run(
+        [str(CONTAINER_DIR / "build-postgresql-image"), "--reuse"],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, f"build-postgresql-image failed:\n{done.stderr}{done.stdout}"
+    print(done.stdout.strip())
+    tag = "localhost/depscreen-postgresql:15"
+    podman("image", "exists", tag)
+    return tag

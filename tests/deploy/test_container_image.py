@@ -76,9 +76,10 @@ def container(image: str, tmp_path: Path) -> Iterator[dict[str, object]]:
     podman("volume", "rm", "--force", volume, check=False)
 
 
-def test_containerfile_is_hadolint_clean() -> None:
+@pytest.mark.parametrize("containerfile", ["Containerfile", "postgresql/Containerfile"])
+def test_containerfile_is_hadolint_clean(containerfile: str) -> None:
     done = subprocess.run(
-        [venv_tool("hadolint"), str(CONTAINER_DIR / "Containerfile")],
+        [venv_tool("hadolint"), str(CONTAINER_DIR / containerfile)],
         capture_output=True,
         text=True,
     )

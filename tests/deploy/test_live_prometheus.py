@@ -33,6 +33,7 @@ from typing import Any
 import grpc
 import pytest
 import yaml
+from departure_screening.screening.ruleset import default_rules_dir
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 from google.protobuf.message import Message
@@ -279,7 +280,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     prometheus_binary()  # fail before starting the server when it is missing
     db = tmp_path_factory.mktemp("live-prometheus") / "depscreen.db"
     with (
-        ServerProcess(store=f"sqlite:///{db}") as server,
+        # A shadow ruleset (the served one) so the rules-lifecycle panels have data.
+        ServerProcess(
+            store=f"sqlite:///{db}", extra_args=["--shadow-rules", str(default_rules_dir())]
+        ) as server,
         PrometheusProcess(scrape_targets=[f"127.0.0.1:{server.metrics_port}"]) as prometheus,
         grpc.insecure_channel(server.target) as channel,
     ):

@@ -37,6 +37,7 @@ DASHBOARDS_DIR = GRAFANA_DIR / "dashboards"
 # service/departure_screening/metrics.py and the contract's Metrics section).
 SERVICE_SERIES = {
     "depscreen_screenings_total",
+    "depscreen_preliminary_screenings_total",
     "depscreen_indicator_hits_total",
     "depscreen_decisions_total",
     "depscreen_group_alerts_total",
@@ -47,13 +48,17 @@ SERVICE_SERIES = {
     "depscreen_ruleset_info",
     "depscreen_access_denied_total",
     "depscreen_config_reloads_total",
+    "depscreen_shadow_screenings_total",
+    "depscreen_shadow_failures_total",
 }
 # Families labelled by checkpoint and mode: live and training must stay apart.
 CHECKPOINT_MODE_SERIES = {
     "depscreen_screenings_total",
+    "depscreen_preliminary_screenings_total",
     "depscreen_indicator_hits_total",
     "depscreen_decisions_total",
     "depscreen_group_alerts_total",
+    "depscreen_shadow_screenings_total",
 }
 SEVERITIES = {"critical", "warning", "info"}
 

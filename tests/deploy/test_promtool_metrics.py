@@ -24,9 +24,13 @@ def test_exposed_metrics_pass_promtool(grpc_server: InProcessServer) -> None:
         )
     )
     list(stub.ScreenManifest(iter([pb.ScreenManifestRequest(screening=screening())])))
+    early = screening(stage=pb.STAGE_PRELIMINARY)
+    early.ClearField("declaration")
+    list(stub.ScreenManifest(iter([pb.ScreenManifestRequest(screening=early)])))
     text = grpc_server.metrics_text()
     for family in (
         "depscreen_screenings_total",
+        "depscreen_preliminary_screenings_total",
         "depscreen_indicator_hits_total",
         "depscreen_decisions_total",
         "depscreen_group_alerts_total",

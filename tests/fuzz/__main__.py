@@ -13,8 +13,16 @@ import sys
 
 import atheris
 
-HARNESSES = ("request_path", "ruleset_loader")
-INSTRUMENTED = ["departure_screening", "yaml"]
+HARNESSES = (
+    "request_path",
+    "ruleset_loader",
+    "bundle_reader",
+    "officer_token",
+    "device_certificate",
+)
+# The token verifier's JOSE library is Python too; the certificate parser is not (Rust).
+# zipfile: the bundle reader's archive parsing is where hostile bundles go first.
+INSTRUMENTED = ["departure_screening", "yaml", "zipfile", "jwt"]
 
 
 def main(argv: list[str]) -> int:
@@ -24,6 +32,7 @@ def main(argv: list[str]) -> int:
     name, flags = argv[0], argv[1:]
     with atheris.instrument_imports(include=INSTRUMENTED):
         import departure_screening.serving.app  # noqa: F401  (everything a harness reaches)
+        import jwt  # noqa: F401
         import yaml  # noqa: F401
     module = importlib.import_module(f"{__package__}.{name}")
     atheris.Setup([f"fuzz-{name}", *flags], module.TestOneInput)

@@ -16,16 +16,30 @@ from types import ModuleType
 
 import pytest
 
-from . import harness, request_path, ruleset_loader
+from . import (
+    bundle_reader,
+    device_certificate,
+    harness,
+    officer_token,
+    request_path,
+    ruleset_loader,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # Inputs per harness in CI (a few seconds for the request path; the ruleset loader
-# parses kilobytes of YAML per input, so fewer), each run also capped in time.
-RUNS = {request_path.NAME: 5000, ruleset_loader.NAME: 300}
+# parses kilobytes of YAML per input, so fewer, and so does a bundle that reads), each
+# run also capped in time.
+RUNS = {
+    request_path.NAME: 5000,
+    ruleset_loader.NAME: 300,
+    bundle_reader.NAME: 300,
+    officer_token.NAME: 3000,
+    device_certificate.NAME: 5000,
+}
 MAX_SECONDS = 40
 SEED = os.environ.get("FUZZ_SEED", "1")  # fixed: a CI failure reproduces
 
-HARNESSES = [request_path, ruleset_loader]
+HARNESSES = [request_path, ruleset_loader, bundle_reader, officer_token, device_certificate]
 
 
 @pytest.mark.parametrize("module", HARNESSES, ids=lambda m: m.NAME)
@@ -51,6 +65,19 @@ def test_the_request_seeds_reach_the_store() -> None:
         except ScreeningError:
             continue
     assert accepted >= 5
+
+
+def test_the_bundle_seeds_hold_a_bundle_signed_by_the_harness_key() -> None:
+    """The corpus starts from bundles that read, verify and load, not only refusals."""
+    from departure_screening.screening.bundle import load_rules, read_bundle, verify
+
+    loaded = 0
+    for path in harness.seeds(bundle_reader.NAME):
+        if path.name in ("signed", "stored"):
+            verify(read_bundle(path), bundle_reader.KEYS, 1)
+            assert load_rules(path).indicators
+            loaded += 1
+    assert loaded == 2
 
 
 def test_memory_stays_bounded_over_fresh_apps(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
+import math
 from pathlib import Path
 
+import pytest
 from departure_screening.access.control import AccessSettings
 from departure_screening.serving.config import (
     ServeConfig,
@@ -14,6 +18,8 @@ from departure_screening.serving.config import (
     serve_config,
     serve_environment,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> None:
@@ -24,7 +30,10 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         checkpoints=("CGK", "DPS"),
         workers=7,
         max_watchers=9,
+        watch_buffer=50,
         max_manifest_streams=4,
+        max_commit_queue=5,
+        max_call_wait_ms=75.0,
         grace_seconds=2.5,
         drain_seconds=0.5,
         log_format="json",
@@ -35,6 +44,7 @@ def test_a_worker_gets_back_every_setting_of_its_supervisor(tmp_path: Path) -> N
         rules_keys=str(tmp_path / "keys"),
         rules_signatures=2,
         rules_poll=0.5,
+        shadow_rules=tmp_path / "shadow",
         access=AccessSettings(
             tls_cert=str(tmp_path / "s.pem"),
             tls_key=str(tmp_path / "s.key"),
@@ -65,3 +75,55 @@ def test_max_connection_age_from_the_environment() -> None:
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser, environ={"DEPSCREEN_MAX_CONNECTION_AGE_SECONDS": "600"})
     assert serve_config(parser.parse_args([])).max_connection_age_seconds == 600.0
+
+
+@given(text=st.one_of(st.integers(-3, 10**6).map(str), st.text(max_size=6)))
+def test_max_commit_queue_takes_a_whole_number_of_one_or_more_from_flag_or_environment(
+    text: str,
+) -> None:
+    try:
+        expected: int | None = int(text)
+    except ValueError:
+        expected = None
+    if expected is not None and expected < 1:
+        expected = None
+    for args, environ in (
+        (["--max-commit-queue", text], {}),
+        ([], {"DEPSCREEN_MAX_COMMIT_QUEUE": text}),
+    ):
+        parser = argparse.ArgumentParser()
+        add_serve_arguments(parser, environ=environ)
+        if expected is None:
+            with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+                parser.parse_args(args)
+        else:
+            assert serve_config(parser.parse_args(args)).max_commit_queue == expected
+
+
+@given(
+    text=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.integers(-3, 10**6).map(str),
+        st.text(max_size=6),
+    )
+)
+def test_max_call_wait_takes_finite_milliseconds_above_zero_from_flag_or_environment(
+    text: str,
+) -> None:
+    try:
+        expected: float | None = float(text)
+    except ValueError:
+        expected = None
+    if expected is not None and not (math.isfinite(expected) and expected > 0):
+        expected = None
+    for args, environ in (
+        (["--max-call-wait-ms", text], {}),
+        ([], {"DEPSCREEN_MAX_CALL_WAIT_MS": text}),
+    ):
+        parser = argparse.ArgumentParser()
+        add_serve_arguments(parser, environ=environ)
+        if expected is None:
+            with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+                parser.parse_args(args)
+        else:
+            assert serve_config(parser.parse_args(args)).max_call_wait_ms == expected

@@ -30,8 +30,12 @@ def _depscreen(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "command",
-    [["audit", "verify"], ["audit", "purge", "--older-than", "30"]],
-    ids=["verify", "purge"],
+    [
+        ["audit", "verify"],
+        ["audit", "purge", "--older-than", "30"],
+        ["audit", "backup", "--out", "copy.db"],
+    ],
+    ids=["verify", "purge", "backup"],
 )
 def test_a_typo_in_the_store_path_exits_2_and_creates_nothing(
     tmp_path: Path, command: list[str]

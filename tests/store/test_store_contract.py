@@ -331,3 +331,51 @@ def test_a_failed_batch_keeps_nothing(store: Store) -> None:
     assert after.history is not None and after.history.group_members == 1
     with store.screening(first) as tx:
         assert tx.existing() is None
+
+
+def test_alerts_are_numbered_in_raise_order_and_read_after_an_id(store: Store) -> None:
+    where = [
+        ("CGK", "MODE_LIVE"),
+        ("SUB", "MODE_LIVE"),
+        ("CGK", "MODE_TRAINING"),
+        ("CGK", "MODE_LIVE"),
+    ]
+    raised: list[GroupAlert] = []
+    with store.alerts.subscribe("CGK", "MODE_LIVE") as live:
+        for n, (checkpoint, mode) in enumerate(where):
+            for member in range(3):
+                s = screen(
+                    store,
+                    keys(f"N{n}M{member}", escort=f"ESC{n}", checkpoint=checkpoint, mode=mode),
+                )
+            assert s.alert is not None
+            raised.append(s.alert)
+        published = [live.get(timeout=5), live.get(timeout=5)]
+    stored = store.alerts_after(0)
+    assert stored == raised
+    ids = [a.alert_id for a in stored]
+    assert ids[0] > 0 and ids == sorted(set(ids))
+    assert [a.alert_id for a in published] == [ids[0], ids[3]]
+    cgk_live = store.alerts_after(0, checkpoint="CGK", mode="MODE_LIVE")
+    assert [a.alert_id for a in cgk_live] == [ids[0], ids[3]]
+    assert store.alerts_after(ids[0], checkpoint="CGK", mode="MODE_LIVE") == [raised[3]]
+    assert store.alerts_after(ids[1], limit=1) == [raised[2]]
+    assert store.alerts_after(ids[3]) == []
+
+
+def test_a_full_watcher_is_dropped_and_the_others_still_get_every_alert(store: Store) -> None:
+    store.alerts.watcher_buffer = 2  # a hub's setting; read when a watcher subscribes
+    with (
+        store.alerts.subscribe("CGK", "MODE_LIVE") as stalled,
+        store.alerts.subscribe("CGK", "MODE_LIVE") as reading,
+    ):
+        got = []
+        for n in range(4):
+            for member in range(3):
+                s = screen(store, keys(f"F{n}M{member}", escort=f"FULL{n}"))
+            assert s.alert is not None
+            got.append(reading.get(timeout=5))
+        assert stalled.overflowed
+        assert [stalled.get_nowait(), stalled.get_nowait()] == got[:2]
+        assert stalled.empty()
+        assert store.alerts.watcher_count("CGK", "MODE_LIVE") == 1

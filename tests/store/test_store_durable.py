@@ -89,11 +89,11 @@ def test_sqlite_connections_are_durable(tmp_path: object) -> None:
 
 def test_migrations_are_idempotent(durable_kit: StoreKit) -> None:
     first = sql_store(durable_kit)
-    assert first.applied_migrations == (1, 2)
+    assert first.applied_migrations == (1, 2, 3)
     second = sql_store(durable_kit)
     assert second.applied_migrations == ()
     rows = query(durable_kit.url, "SELECT version FROM schema_migrations ORDER BY version")
-    assert rows == [(1,), (2,)]
+    assert rows == [(1,), (2,), (3,)]
 
 
 def test_migrations_when_several_processes_start_at_once(durable_kit: StoreKit) -> None:
@@ -116,7 +116,7 @@ def test_migrations_when_several_processes_start_at_once(durable_kit: StoreKit) 
     for t in threads:
         t.join()
     assert errors == []
-    assert sorted(results) == [(), (), (), (), (), (1, 2)]
+    assert sorted(results) == [(), (), (), (), (), (1, 2, 3)]
 
 
 def test_a_newer_schema_is_refused(durable_kit: StoreKit) -> None:

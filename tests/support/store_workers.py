@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from departure_screening.domain import GroupAlert
-from departure_screening.screening.alerts import AlertHub
+from departure_screening.screening.alerts import AlertHub, Watcher
 from departure_screening.store.base import Store
 from departure_screening.store.factory import open_store
 
@@ -47,7 +47,7 @@ def screen_concurrently(store: Store, passports: list[str], escort: str) -> list
     return results
 
 
-def drain(q: queue.SimpleQueue[GroupAlert]) -> list[GroupAlert]:
+def drain(q: Watcher) -> list[GroupAlert]:
     got = []
     while True:
         try:
@@ -59,7 +59,7 @@ def drain(q: queue.SimpleQueue[GroupAlert]) -> list[GroupAlert]:
 SENTINEL = "SENTINEL-ESCORT"
 
 
-def until_sentinel(q: queue.SimpleQueue[GroupAlert], timeout: float = 60.0) -> list[GroupAlert]:
+def until_sentinel(q: Watcher, timeout: float = 60.0) -> list[GroupAlert]:
     """The alerts received before the sentinel group's alert (``raise_sentinel``).
 
     Alerts reach a watcher in the order they were raised, so once the sentinel, raised

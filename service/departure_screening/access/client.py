@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +52,12 @@ class ClientCredentials:
 PLAINTEXT = ClientCredentials()
 
 
-def add_client_arguments(parser: argparse.ArgumentParser) -> None:
+def add_client_arguments(
+    parser: argparse.ArgumentParser,
+    description: str = "default: plaintext, as to a service on this host",
+) -> None:
     """The four connection flags, on any client's command line."""
-    group = parser.add_argument_group(
-        "connection security", "default: plaintext, as to a service on this host"
-    )
+    group = parser.add_argument_group("connection security", description)
     group.add_argument(
         "--tls-ca",
         metavar="PATH",
@@ -116,13 +118,60 @@ def open_channel(
         private_key=credentials.private_key,
         certificate_chain=credentials.certificate_chain,
     )
-    if credentials.token is not None:
-        # Adds "authorization: Bearer <token>" to every call; gRPC sends call credentials
-        # only on secure channels, which this is.
-        channel_credentials = grpc.composite_channel_credentials(
-            channel_credentials, grpc.access_token_call_credentials(credentials.token)
+    channel = grpc.secure_channel(target, channel_credentials, options=options)
+    if credentials.token is None:
+        return channel
+    # "authorization: Bearer <token>" on every call of this channel, which is a secure one.
+    # Not by grpc.access_token_call_credentials: its plugin hands each call to a Python
+    # thread and back, which took a client about 0.7 ms of CPU per call.
+    return grpc.intercept_channel(channel, BearerToken(credentials.token))
+
+
+class _CallDetails(
+    namedtuple(
+        "_CallDetails",
+        ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"),
+    ),
+    grpc.ClientCallDetails,  # type: ignore[misc]
+):
+    pass
+
+
+class BearerToken(
+    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
+    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
+    grpc.StreamUnaryClientInterceptor,  # type: ignore[misc]
+    grpc.StreamStreamClientInterceptor,  # type: ignore[misc]
+):
+    """Adds the officer token to the metadata of every call, whatever its shape."""
+
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", f"Bearer {token}")
+
+    def __repr__(self) -> str:  # never print the token
+        return "BearerToken(...)"
+
+    def _with_token(self, details: Any) -> _CallDetails:
+        return _CallDetails(
+            details.method,
+            details.timeout,
+            (*(details.metadata or ()), self._header),
+            details.credentials,
+            details.wait_for_ready,
+            details.compression,
         )
-    return grpc.secure_channel(target, channel_credentials, options=options)
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._with_token(details), request)
+
+    def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._with_token(details), requests)
+
+    def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._with_token(details), requests)
 
 
 def token_subject(credentials: ClientCredentials) -> str | None:

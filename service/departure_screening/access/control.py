@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TRUST_DOMAIN = "imigrasi.go.id"
 DEFAULT_PROBE_LISTEN = "127.0.0.1:50052"
+# The policy and the key set are looked at on every call, but their files at most this often:
+# a changed file is in force within a second, without a stat per call.
+RECHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -108,12 +111,22 @@ def build_access(
     policy_path = settings.policy_path()
     # Checked in every mode, so a bad file is found before it is needed.
     policy = WatchedFile(
-        "access_policy", (policy_path,), lambda: load_policy(policy_path), reloaded
+        "access_policy",
+        (policy_path,),
+        lambda: load_policy(policy_path),
+        reloaded,
+        recheck_seconds=RECHECK_SECONDS,
     )
     keys = None
     if settings.officer_jwks:
         jwks_path = Path(settings.officer_jwks)
-        keys = WatchedFile("jwks", (jwks_path,), lambda: load_jwks(jwks_path), reloaded)
+        keys = WatchedFile(
+            "jwks",
+            (jwks_path,),
+            lambda: load_jwks(jwks_path),
+            reloaded,
+            recheck_seconds=RECHECK_SECONDS,
+        )
     if not settings.mtls:
         if not is_loopback(listen):
             log.warning(

@@ -68,12 +68,15 @@ def device_from_pem(pem: bytes, trust_domain: str, checkpoints: Collection[str])
     """The device a verified client certificate names (the TLS handshake checked the chain)."""
     try:
         cert = x509.load_pem_x509_certificate(pem)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
         raise IdentityError("unreadable certificate") from None
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         raise IdentityError("no subject alternative name") from None
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        # Extensions are parsed only now, on first use: a malformed one is found here.
+        raise IdentityError("unreadable certificate extensions") from None
     uris = san.get_values_for_type(x509.UniformResourceIdentifier)
     if len(uris) != 1:
         raise IdentityError("not exactly one URI SAN")

@@ -21,13 +21,13 @@ from grpc_status import rpc_status
 
 from departure_screening.access.identity import Device, IdentityError, device_from_pem
 from departure_screening.access.policy import Policy, Reason, Request
+from departure_screening.access.token_cache import VerifiedTokens
 from departure_screening.access.tokens import (
     Officer,
     SigningKeys,
     TokenError,
     TokenRules,
     bearer_token,
-    verify_token,
 )
 from departure_screening.access.watched import WatchedFile
 from departure_screening.api.caller import current_principal
@@ -103,6 +103,8 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         self._metrics = metrics
         # Devices reconnect with the same certificate: parse each one once.
         self._device_of = functools.lru_cache(maxsize=4096)(self._parse_device)
+        # ... and send the same officer token with every call of a shift: check it once.
+        self._tokens = VerifiedTokens()
 
     # -- the handler wrappers -------------------------------------------------
 
@@ -239,7 +241,7 @@ class AccessInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         try:
             if self._keys is None or self._token_rules is None:
                 raise TokenError("officer tokens are not configured")
-            officer = verify_token(token, self._keys.current(), self._token_rules, device)
+            officer = self._tokens.verify(token, self._keys.current(), self._token_rules, device)
         except TokenError as error:
             log.info("officer token refused: %s", error)
             self._refuse(method, device, _Refusal(Reason.BAD_TOKEN), context, counted)

@@ -108,7 +108,10 @@ def verify_token(token: str, keys: SigningKeys, rules: TokenRules, device: Devic
     if "cnf" in claims:
         cnf = claims["cnf"]
         bound = cnf.get("x5t#S256") if isinstance(cnf, dict) else None
-        if not isinstance(bound, str) or not hmac.compare_digest(bound, device.cert_thumbprint):
+        # As bytes: compare_digest refuses str with characters beyond ASCII.
+        if not isinstance(bound, str) or not hmac.compare_digest(
+            bound.encode(), device.cert_thumbprint.encode()
+        ):
             raise TokenError("token bound to another certificate")
     return Officer(officer_id=sub, expires_at=float(claims["exp"]))
 

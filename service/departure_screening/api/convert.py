@@ -40,7 +40,9 @@ def screening_from_pb(
     s: pb.Screening, screened_by: domain.Principal = domain.NOBODY
 ) -> domain.Screening:
     t, trip, d = s.traveller, s.trip, s.declaration
+    preliminary = s.stage == pb.STAGE_PRELIMINARY
     return domain.Screening(
+        stage=domain.STAGE_PRELIMINARY if preliminary else domain.STAGE_COUNTER,
         request_id=s.request_id,
         checkpoint=s.checkpoint,
         mode=pb.Mode.Name(s.mode),
@@ -50,7 +52,9 @@ def screening_from_pb(
             passport_number=t.passport_number,
             nationality=t.nationality,
             birth_date=date_from_pb(t.birth_date),
-            passport_issue_date=date_from_pb(t.passport_issue_date),
+            passport_issue_date=(
+                date_from_pb(t.passport_issue_date) if t.HasField("passport_issue_date") else None
+            ),
         ),
         trip=domain.Trip(
             flight_number=trip.flight_number,
@@ -62,7 +66,9 @@ def screening_from_pb(
             escort_passport_number=trip.escort_passport_number,
             tour_operator_license=trip.tour_operator_license,
         ),
-        declaration=domain.Declaration(
+        declaration=None
+        if preliminary
+        else domain.Declaration(
             purpose=pb.Purpose.Name(d.purpose),
             visa_type=pb.VisaType.Name(d.visa_type),
             disnaker_recommendation_number=d.disnaker_recommendation_number,
@@ -99,6 +105,9 @@ def assessment_to_pb(a: domain.Assessment) -> pb.Assessment:
         ),
         assessed_at=timestamp_to_pb(a.assessed_at),
         screened_by=principal_to_pb(a.screened_by),
+        stage=a.stage,
+        not_evaluated=list(a.not_evaluated),
+        supersedes=a.supersedes,
     )
 
 
@@ -140,7 +149,16 @@ def alert_to_pb(a: domain.GroupAlert) -> pb.Alert:
         assessment_ids=list(a.earlier_assessment_ids),
         members_screened=a.members_screened,
         raised_at=timestamp_to_pb(a.raised_at),
+        alert_id=alert_id_to_pb(a.alert_id),
     )
+
+
+# Digits of an alert id on the wire: fixed width, so text order is number order.
+ALERT_ID_DIGITS = 20
+
+
+def alert_id_to_pb(alert_id: int) -> str:
+    return f"{alert_id:0{ALERT_ID_DIGITS}d}" if alert_id > 0 else ""
 
 
 def indicators_to_pb(ruleset: Ruleset) -> pb.ListIndicatorsResponse:

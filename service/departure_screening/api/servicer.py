@@ -19,7 +19,9 @@ from departure_screening.api.caller import current_principal
 from departure_screening.api.limits import Slots, StreamLimits
 from departure_screening.api.status import code_name, status_for
 from departure_screening.errors import (
+    DeadlineExpired,
     InvalidArgument,
+    Overloaded,
     Refused,
     ScreeningError,
     StoreUnavailable,
@@ -36,6 +38,8 @@ R = TypeVar("R")
 MANIFEST_CHUNK = 500
 # How often a WatchAlerts stream checks that its client is still there.
 WATCH_POLL_SECONDS = 0.5
+# A call without a deadline reports one this far away or further (gRPC's "infinite").
+NO_DEADLINE_SECONDS = 365 * 24 * 3600.0
 
 
 class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
@@ -109,19 +113,22 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             counter = self._requests[method, code] = self._metrics.rpc_requests.labels(method, code)
         counter.inc()
 
-    def _screen_one(self, request: pb.ScreenRequest) -> pb.Assessment:
+    def _screen_one(self, request: pb.ScreenRequest, deadline: float | None) -> pb.Assessment:
         started = time.perf_counter()
+        if deadline is not None and deadline <= time.monotonic():
+            # It waited for a server thread past its deadline: its caller has gone.
+            raise DeadlineExpired("the deadline passed before the call began")
         violations = validation.screening_violations(request, self._checkpoints)
         if violations:
             raise InvalidArgument(violations)
         outcome = self._screener.screen(
-            convert.screening_from_pb(request.screening, current_principal.get())
+            convert.screening_from_pb(request.screening, current_principal.get()), deadline
         )
         self._screen_seconds.observe(time.perf_counter() - started)
         return convert.assessment_to_pb(outcome.assessment)
 
     def _screen_chunk(
-        self, requests: list[pb.ScreenManifestRequest]
+        self, requests: list[pb.ScreenManifestRequest], deadline: float | None
     ) -> list[pb.ScreenManifestResponse]:
         """Valid items go to the store together; each bad item gets its own error."""
         started = time.perf_counter()
@@ -137,7 +144,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
             else:
                 responses.append(None)
                 valid.append(convert.screening_from_pb(request.screening, by))
-        results = iter(self._screener.screen_many(valid) if valid else [])
+        results = iter(self._screener.screen_many(valid, deadline) if valid else [])
         elapsed = time.perf_counter() - started
         observe = self._manifest_seconds.observe
         out: list[pb.ScreenManifestResponse] = []
@@ -157,10 +164,11 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
     # -- RPCs ----------------------------------------------------------------
 
     def Screen(self, request: pb.ScreenRequest, context: grpc.ServicerContext) -> pb.ScreenResponse:
+        deadline = call_deadline(context)
         return self._unary(
             "Screen",
             context,
-            lambda: pb.ScreenResponse(assessment=self._screen_one(request)),
+            lambda: pb.ScreenResponse(assessment=self._screen_one(request, deadline)),
             request_id=request.screening.request_id,
         )
 
@@ -188,14 +196,18 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
     ) -> Iterator[pb.ScreenManifestResponse]:
         code = "OK"
         items = 0
+        deadline = call_deadline(context)
         try:
             for chunk in read_ahead(requests, MANIFEST_CHUNK):
                 try:
-                    responses = self._screen_chunk(chunk)
-                except StoreUnavailable as error:
-                    # Without a store nothing later can succeed either: end the stream.
-                    code = "UNAVAILABLE"
-                    context.abort_with_status(rpc_status.to_status(status_for(error)))
+                    responses = self._screen_chunk(chunk, deadline)
+                except (StoreUnavailable, Overloaded, DeadlineExpired) as error:
+                    # Without a store, room in the commit queue or time, nothing later
+                    # succeeds either: end the stream (what was answered is stored; the
+                    # sender resumes from there, retries keeping their request ids).
+                    status = status_for(error)
+                    code = code_name(status.code)
+                    context.abort_with_status(rpc_status.to_status(status))
                 items += len(responses)
                 yield from responses
         except Refused:
@@ -274,17 +286,54 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         self, request: pb.WatchAlertsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.WatchAlertsResponse]:
         mode = pb.Mode.Name(request.mode)
-        hub = self._screener.store.alerts
-        with hub.subscribe(request.checkpoint, mode) as alerts:
+        store = self._screener.store
+        after = validation.alert_id_from_pb(request.after_alert_id) or 0
+        with store.alerts.subscribe(request.checkpoint, mode) as live:
             # Tell the client the subscription is live before any alert can be missed.
             context.send_initial_metadata((("x-depscreen-watching", "1"),))
-            while context.is_active():
+            last = after
+            if request.after_alert_id:
+                # Subscribed first: whatever commits after this read reaches ``live``.
                 try:
-                    alert = alerts.get(timeout=WATCH_POLL_SECONDS)
+                    for alert in self._stored_alerts(request.checkpoint, mode, after):
+                        yield pb.WatchAlertsResponse(alert=convert.alert_to_pb(alert))
+                        last = alert.alert_id
+                except StoreUnavailable as error:
+                    self._abort("WatchAlerts", context, error)
+            while context.is_active():
+                if live.overflowed:
+                    self._count("WatchAlerts", "RESOURCE_EXHAUSTED")
+                    context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        "WatchAlerts: the console fell too far behind; resume with"
+                        f" after_alert_id={convert.alert_id_to_pb(last)!r}",
+                    )
+                try:
+                    alert = live.get(timeout=WATCH_POLL_SECONDS)
                 except queue.Empty:
                     continue
+                if alert.alert_id <= last:
+                    continue  # sent already by the replay
                 yield pb.WatchAlertsResponse(alert=convert.alert_to_pb(alert))
+                last = alert.alert_id
         self._count("WatchAlerts", "CANCELLED")
+
+    def _stored_alerts(self, checkpoint: str, mode: str, after: int) -> Iterator[domain.GroupAlert]:
+        store = self._screener.store
+        while True:
+            page = store.alerts_after(after, checkpoint=checkpoint, mode=mode)
+            yield from page
+            if not page:
+                return
+            after = page[-1].alert_id
+
+
+def call_deadline(context: grpc.ServicerContext) -> float | None:
+    """The call's deadline on ``time.monotonic()``'s clock; None without one."""
+    remaining = context.time_remaining()
+    if remaining is None or remaining > NO_DEADLINE_SECONDS:
+        return None
+    return time.monotonic() + float(remaining)
 
 
 _END = object()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from departure_screening.errors import (
     AlreadyExists,
+    DeadlineExpired,
     InvalidArgument,
     NotFound,
+    Overloaded,
     ScreeningError,
     StoreUnavailable,
 )
@@ -18,7 +20,13 @@ _CODES: list[tuple[type[ScreeningError], int]] = [
     (AlreadyExists, code_pb2.ALREADY_EXISTS),
     (NotFound, code_pb2.NOT_FOUND),
     (StoreUnavailable, code_pb2.UNAVAILABLE),
+    (Overloaded, code_pb2.RESOURCE_EXHAUSTED),
+    (DeadlineExpired, code_pb2.DEADLINE_EXCEEDED),
 ]
+
+# ``google.rpc.ErrorInfo`` of a call refused because the commit queue is full.
+ERROR_DOMAIN = "departure_screening.v1"
+OVERLOADED_REASON = "COMMIT_QUEUE_FULL"
 
 
 # What a caller learns of a store failure: the driver's own text names hosts, users
@@ -43,7 +51,25 @@ def status_for(error: ScreeningError) -> status_pb2.Status:
             )
         )
         status.details.append(detail)
+    if isinstance(error, Overloaded):
+        status.details.extend(_overload_details(error))
     return status
+
+
+def _overload_details(error: Overloaded) -> list[any_pb2.Any]:
+    """Why (ErrorInfo) and when to try again (RetryInfo), as gRPC clients read them."""
+    info, retry = any_pb2.Any(), any_pb2.Any()
+    info.Pack(
+        error_details_pb2.ErrorInfo(
+            reason=OVERLOADED_REASON,
+            domain=ERROR_DOMAIN,
+            metadata={"max_commit_queue": str(error.limit)},
+        )
+    )
+    delay = duration_pb2.Duration()
+    delay.FromMilliseconds(round(error.retry_after * 1000))
+    retry.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    return [info, retry]
 
 
 def code_name(code: int) -> str:

@@ -42,6 +42,7 @@ _PURPOSES = {pb.Purpose.Value(p) for p in domain.PURPOSES}
 _VISAS = {pb.VisaType.Value(v) for v in domain.VISA_TYPES}
 _OBSERVATIONS = {pb.Observation.Value(o) for o in domain.OBSERVATIONS}
 _DECISIONS = {pb.Decision.Value(d) for d in domain.DECISIONS}
+_STAGES = {pb.STAGE_UNSPECIFIED, pb.STAGE_COUNTER, pb.STAGE_PRELIMINARY}
 
 
 class _Violations:
@@ -111,6 +112,9 @@ def screening_violations(
         )
     if s.mode not in _MODES:
         v.add("screening.mode", "required: MODE_LIVE or MODE_TRAINING")
+    if s.stage not in _STAGES:
+        v.add("screening.stage", "not a Stage value")
+    preliminary = s.stage == pb.STAGE_PRELIMINARY
     _check_text(v, "screening.officer_id", s.officer_id, MAX_OFFICER_ID)
 
     departure: dt.date | None = None
@@ -121,8 +125,11 @@ def screening_violations(
     if not s.HasField("traveller"):
         v.add("screening.traveller", "required")
     else:
-        _traveller(v, s.traveller, departure)
-    if not s.HasField("declaration"):
+        _traveller(v, s.traveller, departure, issue_date_required=not preliminary)
+    if preliminary:
+        if s.HasField("declaration"):
+            v.add("screening.declaration", "a preliminary screening has no declaration")
+    elif not s.HasField("declaration"):
         v.add("screening.declaration", "required")
     else:
         d = s.declaration
@@ -176,7 +183,9 @@ def _trip(v: _Violations, t: pb.Trip) -> dt.date | None:
     return departure
 
 
-def _traveller(v: _Violations, t: pb.Traveller, departure: dt.date | None) -> None:
+def _traveller(
+    v: _Violations, t: pb.Traveller, departure: dt.date | None, *, issue_date_required: bool
+) -> None:
     p = "screening.traveller"
     if not t.passport_number:
         v.add(f"{p}.passport_number", "required")
@@ -187,8 +196,11 @@ def _traveller(v: _Violations, t: pb.Traveller, departure: dt.date | None) -> No
     if birth and departure and birth > departure:
         v.add(f"{p}.birth_date", "must not be after the departure date")
         birth = None
-    issued = _check_date(
-        v, f"{p}.passport_issue_date", t.HasField("passport_issue_date"), t.passport_issue_date
+    has_issued = t.HasField("passport_issue_date")
+    issued = (
+        _check_date(v, f"{p}.passport_issue_date", has_issued, t.passport_issue_date)
+        if has_issued or issue_date_required
+        else None
     )
     if issued and departure and issued > departure:
         v.add(f"{p}.passport_issue_date", "must not be after the departure date")
@@ -232,4 +244,20 @@ def watch_violations(
         v.add("checkpoint", "required: a configured checkpoint")
     if request.mode not in _MODES:
         v.add("mode", "required: MODE_LIVE or MODE_TRAINING")
+    if request.after_alert_id and alert_id_from_pb(request.after_alert_id) is None:
+        v.add("after_alert_id", "an alert_id this service sent, or empty")
     return v.items
+
+
+ALERT_ID = re.compile(r"[0-9]{1,20}")
+_MAX_ALERT_ID = 2**63 - 1  # a BIGINT / SQLite INTEGER
+
+
+def alert_id_from_pb(text: str) -> int | None:
+    """The number of an ``alert_id`` (0 for none), or None when it is not one."""
+    if not text:
+        return 0
+    if not ALERT_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= _MAX_ALERT_ID else None

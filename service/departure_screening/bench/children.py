@@ -14,6 +14,8 @@ from pathlib import Path
 import grpc
 
 from departure_screening.access.client import PLAINTEXT, ClientCredentials, open_channel
+from departure_screening.access.defaults import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from departure_screening.bench.access_material import AccessMaterial
 from departure_screening.errors import StoreUnavailable
 from departure_screening.serving.keys import ENV_KEY, KEY_BYTES
 from departure_screening.store.factory import (
@@ -60,6 +62,8 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 class Child:
     procs: list[subprocess.Popen[bytes]]
     target: str
+    # What a client presents to it: nothing for a plaintext server.
+    credentials: ClientCredentials = PLAINTEXT
 
     @property
     def pid(self) -> int:
@@ -80,7 +84,7 @@ class Child:
     def wait_ready(self) -> None:
         """Until the server answers; stopped, and BenchError, if it exits or never does."""
         try:
-            _wait_ready(self.target, self.procs[0])
+            _wait_ready(self.target, self.procs[0], credentials=self.credentials)
         except BenchError:
             self.stop()
             raise
@@ -139,10 +143,11 @@ def check_store_empty(url: str) -> None:
         )
 
 
-def start_service(workdir: Path, processes: int = 1, store: str | None = None) -> Child:
-    """The real server, on SQLite in ``workdir`` unless ``store`` names another store."""
-    port, metrics = _free_port(), _free_port()
-    target = f"127.0.0.1:{port}"
+def service_environment(workdir: Path, store: str | None = None) -> dict[str, str]:
+    """The service's environment: its store, and a key for a store that keeps none.
+
+    Made once per run, so that the service in plain mode and in mTLS can share the store.
+    """
     store = store or f"sqlite:///{workdir}/bench.db"
     # The store by the environment: its URL may hold a password, and a command line
     # is visible to every user of the host.
@@ -150,6 +155,37 @@ def start_service(workdir: Path, processes: int = 1, store: str | None = None) -
     if parse_store_url(store).kind == POSTGRESQL and not env.get(ENV_KEY, "").strip():
         # Test travellers only: a key for this run (PostgreSQL keeps no key file).
         env[ENV_KEY] = secrets.token_hex(KEY_BYTES)
+    return env
+
+
+def start_service(
+    workdir: Path,
+    env: dict[str, str],
+    processes: int = 1,
+    access: AccessMaterial | None = None,
+) -> Child:
+    """The real server, on the store ``env`` names (see ``service_environment``).
+
+    With ``access``, it serves mutual TLS with access control on, its officer tokens
+    checked against the material's key set.
+    """
+    port, metrics = _free_port(), _free_port()
+    target = f"127.0.0.1:{port}"
+    secured: list[str] = []
+    if access is not None:
+        secured = [
+            *access.tls_arguments(),
+            "--officer-jwks",
+            str(access.jwks),
+            "--officer-issuer",
+            DEFAULT_ISSUER,
+            "--officer-audience",
+            DEFAULT_AUDIENCE,
+            # Its own plaintext health port: the default one may be taken by another service.
+            "--probe-listen",
+            f"127.0.0.1:{_free_port()}",
+        ]
+    name = "service-mtls" if access else "service"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -165,32 +201,40 @@ def start_service(workdir: Path, processes: int = 1, store: str | None = None) -
             # No load balancer to tell: stop without the drain delay.
             "--drain-seconds",
             "0",
+            *secured,
         ],
         stdout=subprocess.DEVNULL,
-        stderr=(workdir / "service.log").open("wb"),
+        stderr=(workdir / f"{name}.log").open("wb"),
         env=env,
     )
-    child = Child([proc], target)
+    child = Child([proc], target, access.client if access else PLAINTEXT)
     try:
         child.wait_ready()
     except BenchError as error:
-        log = (workdir / "service.log").read_text(errors="replace").strip().splitlines()
+        log = (workdir / f"{name}.log").read_text(errors="replace").strip().splitlines()
         raise BenchError(f"{error}: {log[-1] if log else 'no output'}") from None
     return child
 
 
-def start_baseline(processes: int = 1, durable: Path | None = None) -> Child:
-    """The transport-only baseline, or with ``durable`` the durable one appending there."""
+def start_baseline(
+    processes: int = 1, durable: Path | None = None, access: AccessMaterial | None = None
+) -> Child:
+    """The transport-only baseline, or with ``durable`` the durable one appending there.
+
+    With ``access``, over the same mutual TLS as the service's, without its checks.
+    """
     target = f"127.0.0.1:{_free_port()}"
     args = [sys.executable, "-m", "departure_screening.bench.baseline", "--listen", target]
     if processes > 1:
         args.append("--reuse-port")
     if durable is not None:
         args += ["--durable", str(durable)]
+    if access is not None:
+        args += access.tls_arguments()
     procs = [
         subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(processes)
     ]
-    child = Child(procs, target)
+    child = Child(procs, target, access.client if access else PLAINTEXT)
     child.wait_ready()
     return child

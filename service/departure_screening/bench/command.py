@@ -7,6 +7,10 @@ All three servers run as child processes on loopback and one load generator
 drives them in turn in the same run, so the ratios compare like with like.
 The service's store is SQLite in a temporary folder, or (``--store``) an empty
 store of its own, e.g. a PostgreSQL database made for the run.
+
+The access phase starts the service once more, on the same store, with mutual TLS
+and access control on, and the durable baseline over the same mutual TLS; the
+certificates and the officer token are the bench's own, made for the run.
 """
 
 from __future__ import annotations
@@ -26,26 +30,35 @@ from rich.progress import Progress
 from rich.table import Table
 
 from departure_screening.access.client import (
+    PLAINTEXT,
     ClientConfigError,
     add_client_arguments,
     client_credentials,
 )
 from departure_screening.bench import machine
+from departure_screening.bench.access_material import make_access_material
+from departure_screening.bench.backtest_rate import BACKTEST_ASSESSMENTS, backtest_rate
 from departure_screening.bench.children import (
     BenchError,
+    Child,
     check_store_empty,
+    service_environment,
     start_baseline,
     start_service,
 )
+from departure_screening.bench.paxlst_rate import paxlst_rate
 from departure_screening.bench.phases import (
     MANIFEST_SIZE,
+    OVERLOAD_FACTOR,
     REPLAY_STREAMS,
     Sliced,
     Traffic,
+    in_turn,
     in_turn_costed,
     latency_at_rate,
     latency_with_open_streams,
     memory_growth,
+    overload,
     replay_seconds,
     stream_per_s,
     unary_rps,
@@ -63,7 +76,17 @@ EXIT_CANNOT_RUN = 2
 
 
 # Every phase, in the order they run; ``--phases`` picks a subset.
-PHASES = ("unary", "stream", "replay", "latency", "streams", "memory")
+PHASES = (
+    "unary",
+    "stream",
+    "replay",
+    "access",
+    "paxlst",
+    "latency",
+    "streams",
+    "memory",
+    "overload",
+)
 # Phases that compare the service with the baselines; the others need the service alone.
 _WITH_BASELINES = frozenset({"unary", "stream", "replay"})
 
@@ -100,7 +123,8 @@ def run_bench(
         "phases": list(phases),
     }
     with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp, ExitStack() as running:
-        service = start_service(Path(tmp), processes, store)
+        env = service_environment(Path(tmp), store)
+        service = start_service(Path(tmp), env, processes)
         running.callback(service.stop)
         servers = [service]
         if _WITH_BASELINES.intersection(phases):
@@ -112,16 +136,19 @@ def run_bench(
         traffic = Traffic("bench")
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("", total=None)
+            sustained = 0.0  # the unary phase's rate, which the overload phase doubles
             if "unary" in phases:
                 progress.update(task, description="unary")
-                result["unary"] = _unary(in_turn_costed(unary_rps, servers, seconds, traffic))
+                rates = in_turn_costed(unary_rps, servers, seconds, traffic)
+                sustained = rates[0].rate
+                result["unary"] = _unary(rates)
             if "stream" in phases:
                 progress.update(task, description="stream")
                 result["stream"] = _stream(in_turn_costed(stream_per_s, servers, seconds, traffic))
             if "replay" in phases:
                 progress.update(task, description=f"replay of {replay} screenings")
                 replay_s = replay_seconds(service.target, replay, traffic)
-                replay_d = replay_seconds(durable.target, replay, traffic)
+                replay_d = replay_seconds(servers[2].target, replay, traffic)
                 result["replay"] = {
                     "screenings": replay,
                     "streams": REPLAY_STREAMS,
@@ -129,6 +156,14 @@ def run_bench(
                     "durable_baseline_seconds": round(replay_d, 2),
                     "ratio_durable": round(replay_s / replay_d, 3),
                 }
+            if "access" in phases:
+                progress.update(task, description="mTLS and access control")
+                result["access"] = access_phase(
+                    Path(tmp), env, service, processes, seconds, traffic
+                )
+            if "paxlst" in phases:
+                progress.update(task, description="PAXLST manifests read and screened")
+                result["paxlst"] = paxlst_rate(service.target)
             if "latency" in phases:
                 progress.update(task, description=f"latency at {rate:g}/s")
                 time.sleep(SETTLE_SECONDS)
@@ -143,7 +178,51 @@ def run_bench(
                 result["memory"] = memory_growth(
                     service, screenings, traffic, lambda n: progress.advance(task, n)
                 )
+            if "overload" in phases:
+                # Last: the refused calls leave nothing behind, but the admitted ones'
+                # threads and buffers would weigh on the memory phase's start.
+                progress.update(task, description="overload", total=None)
+                time.sleep(SETTLE_SECONDS)
+                if not sustained:
+                    sustained = unary_rps(service.target, seconds, traffic)
+                result["overload"] = overload(service.target, sustained, seconds, traffic)
     return result
+
+
+def access_phase(
+    workdir: Path,
+    env: dict[str, str],
+    plain: Child,
+    processes: int,
+    seconds: float,
+    traffic: Traffic,
+) -> dict[str, float]:
+    """``Screen`` over mTLS with every check, against the same service in plain mode.
+
+    A counter PC's calls: a device certificate, and an officer token bound to it and to
+    its checkpoint on every call. The durable baseline over the same mutual TLS says
+    what the transport's share of the cost is.
+    """
+    material = make_access_material(workdir / "pki")
+    with ExitStack() as running:
+        mtls = start_service(workdir, env, processes, access=material)
+        running.callback(mtls.stop)
+        durable = start_baseline(
+            processes, durable=workdir / "durable-baseline-mtls.db", access=material
+        )
+        running.callback(durable.stop)
+        plain_rps, mtls_rps, durable_rps = in_turn(
+            unary_rps, [plain, mtls, durable], seconds, traffic
+        )
+    return {
+        "plain_rps": round(plain_rps, 1),
+        "mtls_rps": round(mtls_rps, 1),
+        "ratio": round(mtls_rps / plain_rps, 3),
+        "durable_baseline_mtls_rps": round(durable_rps, 1),
+        "ratio_durable": round(mtls_rps / durable_rps, 3),
+        # What mTLS and the checks add to each call, on this host with this load.
+        "cost_us_per_call": round((1 / mtls_rps - 1 / plain_rps) * 1e6, 1),
+    }
 
 
 def _unary(rates: list[Sliced]) -> dict[str, float]:
@@ -189,6 +268,8 @@ TARGETS = {
     ("latency_ms", "p99"): ("<=", 5.0),
     ("streams", "p99_ms_with"): ("<=", 5.0),
     ("memory", "growth_pct"): ("<=", 10.0),
+    # Against the same service in plain mode: what identity and authorization cost.
+    ("access", "ratio"): (">=", 0.85),
 }
 
 
@@ -204,20 +285,23 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
-        credentials = client_credentials(args)
+        credentials = client_credentials(args)  # flags that do not fit: as for every client
     except ClientConfigError as error:
         print(f"depscreen bench: {error}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    if credentials.tls:
-        # The servers the bench starts serve plaintext: TLS material would only make every
-        # call fail. The flags are for a phase that starts them with TLS.
+    if credentials != PLAINTEXT:
+        # The bench starts its servers itself, so it also makes the certificates and the
+        # token its mTLS phase needs; material from elsewhere would match none of them.
         print(
-            "depscreen bench: --tls-ca, --tls-cert, --tls-key and --token are for the mTLS "
-            "phase, which this version of the bench does not run yet",
+            "depscreen bench: --tls-ca, --tls-cert, --tls-key and --token are refused: the "
+            "bench starts its own servers and makes its own certificates and officer token "
+            "for its mTLS phase",
             file=sys.stderr,
         )
         return EXIT_CANNOT_RUN
     console = Console(stderr=True)
+    if args.backtest:
+        return _cmd_backtest_rate(args.backtest, console, args.json)
     try:
         result = run_bench(
             args.seconds,
@@ -328,6 +412,42 @@ def _table(result: dict[str, Any]) -> Table:
             "≤ 10 %",
             str(met["memory.growth_pct"]),
         )
+    if "paxlst" in result:
+        pax = result["paxlst"]
+        table.add_row(
+            f"PAXLST of {pax['passengers']} read and screened (preliminary), passengers/s",
+            f"{pax['per_s_median']:.0f} (median of {pax['files']} files)",
+            "",
+            "",
+            "",
+            "",
+            "",
+        )
+    if "overload" in result:
+        ov = result["overload"]
+        table.add_row(
+            f"Screen at {OVERLOAD_FACTOR:g} times the sustained {ov['sustainable_rps']:.0f}/s"
+            f" (offered {ov['offered_rps']:.0f}/s): admitted/s, refused, admitted p50 / p99 ms",
+            f"{ov['admitted_rps']:.0f}, {ov['refused_share']:.0%},"
+            f" {ov['admitted_p50_ms']:.1f} / {ov['admitted_p99_ms']:.1f}",
+            "",
+            "",
+            "",
+            "",
+            "",
+        )
+    if "access" in result:
+        acc = result["access"]
+        table.add_row(
+            "Screen over mTLS + access control, req/s ÷ plain",
+            f"{acc['mtls_rps']:.0f} ÷ {acc['plain_rps']:.0f} = {acc['ratio']:.2f}"
+            f" ({acc['cost_us_per_call']:+.0f} µs per call)",
+            "",
+            f"{acc['durable_baseline_mtls_rps']:.0f} (over mTLS)",
+            f"{acc['ratio_durable']:.2f}",
+            "÷ plain ≥ 0.85",
+            str(met["access.ratio"]),
+        )
     return table
 
 
@@ -343,6 +463,26 @@ def _cpu_row(table: Table, measure: str, figures: dict[str, float]) -> None:
         "",
         "",
     )
+
+
+def _cmd_backtest_rate(n: int, console: Console, as_json: bool) -> int:
+    host = machine.describe()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"storing {n} assessments", total=n)
+        figures = backtest_rate(n, lambda k: progress.advance(task, k))
+    result = {"machine": host, "backtest": figures}
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return 0
+    met = "met" if figures["met"] else "NOT met"
+    Console().print(
+        f"rules backtest of {n} stored assessments: {figures['seconds']:.1f} s,"
+        f" {figures['assessments_per_s']:.0f} assessments/s;"
+        f" target ≤ {figures['target_seconds']:g} s {met}"
+        f" ({host['cpus']} CPUs: {host['cpu']}; Python {host['python']},"
+        f" yardstick loop {host['python_loop_ms']:g} ms)"
+    )
+    return 0
 
 
 def add_bench_parser(commands: Any) -> None:
@@ -379,5 +519,19 @@ def add_bench_parser(commands: Any) -> None:
         help=f"run only these phases (default: all of {','.join(PHASES)}); the baselines"
         " start only for unary, stream and replay",
     )
-    add_client_arguments(bench)
+    bench.add_argument(
+        "--backtest",
+        type=int,
+        nargs="?",
+        const=BACKTEST_ASSESSMENTS,
+        metavar="N",
+        help="instead of the other phases: store N assessments (default"
+        f" {BACKTEST_ASSESSMENTS}) and time `depscreen rules backtest` on them",
+    )
+    # Taken as by every client, and refused: the bench serves itself (see _cmd_bench).
+    add_client_arguments(
+        bench,
+        "refused by the bench, which starts its own servers and makes its own certificates"
+        " and officer token for its mTLS phase",
+    )
     bench.set_defaults(func=_cmd_bench)

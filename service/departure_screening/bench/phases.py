@@ -32,6 +32,12 @@ MEMORY_WINDOWS = 20
 OPEN_WATCHERS = 200
 OPEN_MANIFESTS = 20
 DESTINATIONS = ("KH", "SG", "MY", "JP", "TH", "SA", "LA", "AU")
+# The overload phase offers this many times the rate the service sustains.
+OVERLOAD_FACTOR = 2.0
+# Connections of the overload phase (several, so that every server process gets some).
+OVERLOAD_CHANNELS = 8
+# Deadline of each call in the overload phase: far above what an admitted call takes.
+OVERLOAD_TIMEOUT = 10.0
 
 
 def _channel(target: str, credentials: ClientCredentials = PLAINTEXT) -> grpc.Channel:
@@ -86,7 +92,7 @@ class Sliced:
 
 
 def in_turn(
-    measure: Callable[[str, float, Traffic], float],
+    measure: Callable[[str, float, Traffic, ClientCredentials], float],
     children: Sequence[Child],
     seconds: float,
     traffic: Traffic,
@@ -98,13 +104,13 @@ def in_turn(
     hypervisor). Measured one after the other, a change between servers shows up
     as a change of their ratio; in alternating slices, every other round in
     reverse order (ABBA) so that a steady drift weighs on all alike, all see the
-    same host.
+    same host. Each server is called with the credentials it asks for.
     """
     return [own.rate for own in in_turn_costed(measure, children, seconds, traffic, slices)]
 
 
 def in_turn_costed(
-    measure: Callable[[str, float, Traffic], float],
+    measure: Callable[[str, float, Traffic, ClientCredentials], float],
     children: Sequence[Child],
     seconds: float,
     traffic: Traffic,
@@ -125,7 +131,7 @@ def in_turn_costed(
     for i in range(slices):
         for n, child in turns if i % 2 == 0 else reversed(turns):
             cpu_before, started = child.cpu_seconds(), time.perf_counter()
-            rate = measure(child.target, part, traffic)
+            rate = measure(child.target, part, traffic, child.credentials)
             calls[n] += rate * (time.perf_counter() - started)
             cpu[n] += child.cpu_seconds() - cpu_before
             rates[n].append(rate)
@@ -332,4 +338,79 @@ def latency_with_open_streams(
         "manifest_streams": OPEN_MANIFESTS,
         "p99_ms_without": without["p99"],
         "p99_ms_with": with_streams["p99"],
+    }
+
+
+def overload(
+    target: str,
+    sustainable_rps: float,
+    seconds: float,
+    traffic: Traffic,
+    credentials: ClientCredentials = PLAINTEXT,
+) -> dict[str, Any]:
+    """Open loop at OVERLOAD_FACTOR times ``sustainable_rps``: what is admitted, how fast.
+
+    Every call is a new screening. A call refused with RESOURCE_EXHAUSTED counts as
+    refused; one answered counts as admitted, with its latency; any other outcome
+    counts in ``other_errors``, by status in ``other_codes`` (UNAVAILABLE there is
+    gRPC's own transport refusing streams it has no time to accept).
+    ``offered_rps`` is the rate actually sent, which falls short of the asked one
+    when the load generator cannot keep up.
+    """
+    rate = sustainable_rps * OVERLOAD_FACTOR
+    channels = [_channel(target, credentials) for _ in range(OVERLOAD_CHANNELS)]
+    stubs = [pb_grpc.ScreeningServiceStub(c) for c in channels]
+    latencies: list[float] = []
+    outcomes = {"refused": 0}
+    other_codes: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def done(future: Any, sent: float) -> None:
+        code = future.code()
+        with lock:
+            if code == grpc.StatusCode.OK:
+                latencies.append((time.perf_counter() - sent) * 1000)
+            elif code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                outcomes["refused"] += 1
+            else:
+                other_codes[code.name] = other_codes.get(code.name, 0) + 1
+
+    try:
+        for stub in stubs:  # connections open before the clock starts (the store untouched)
+            stub.ListIndicators(pb.ListIndicatorsRequest(), timeout=OVERLOAD_TIMEOUT)
+        total = max(1, int(rate * seconds))
+        pending: list[Any] = []
+        started = time.perf_counter()
+        for i in range(total):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            sent = time.perf_counter()
+            future = stubs[i % len(stubs)].Screen.future(
+                pb.ScreenRequest(screening=traffic.next()), timeout=OVERLOAD_TIMEOUT
+            )
+            future.add_done_callback(lambda f, sent=sent: done(f, sent))
+            pending.append(future)
+        sending = time.perf_counter() - started
+        for future in pending:
+            future.exception()  # waits for its outcome, whichever it is
+        elapsed = time.perf_counter() - started
+        time.sleep(0.05)  # the last callbacks run after their futures are done
+    finally:
+        for channel in channels:
+            channel.close()
+    latencies.sort()
+    with lock:
+        refused, other = outcomes["refused"], dict(other_codes)
+    return {
+        "sustainable_rps": round(sustainable_rps, 1),
+        "offered_rps": round(total / sending, 1),
+        "admitted_rps": round(len(latencies) / elapsed, 1),
+        "refused_share": round(refused / total, 3),
+        "admitted_p50_ms": round(latencies[len(latencies) // 2], 3) if latencies else 0.0,
+        "admitted_p99_ms": (
+            round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 3) if latencies else 0.0
+        ),
+        "other_errors": sum(other.values()),
+        "other_codes": other,
     }

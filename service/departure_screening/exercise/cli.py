@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import grpc
 from rich.console import Console
 from rich.markup import escape
 
@@ -22,6 +23,7 @@ from departure_screening.access.client import (
 )
 from departure_screening.exercise.generate import (
     MAX_SEED,
+    GeneratedTraveller,
     GenerationError,
     generate,
     to_json_line,
@@ -32,12 +34,15 @@ from departure_screening.exercise.scenario import (
     load_scenario,
 )
 from departure_screening.serving.config import at_least_one
+from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_DRILL_SEED = 1
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 if TYPE_CHECKING:  # argparse's class is generic only to type checkers
+    from departure_screening.manifest.headsup import Traveller as HeadsUpEntry
+
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
@@ -329,7 +334,9 @@ def cmd_drill(args: argparse.Namespace) -> int:
     except ExerciseError as exc:
         _err().print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
+    out = args.out or Path(f"drill-{args.trainee}")
     try:
+        heads_up = _heads_up(channel, travellers, out, console) if scenario.heads_up else None
         summary = run_drill(
             travellers,
             GrpcDrillClient(channel, officer_of(credentials)),
@@ -337,6 +344,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
             scenario=scenario,
             input_stream=sys.stdin,
             console=console,
+            heads_up=heads_up,
         )
     except ExerciseError as exc:
         _err().print(f"[red]error:[/] {exc}")
@@ -353,9 +361,34 @@ def cmd_drill(args: argparse.Namespace) -> int:
         rejected=summary.rejected,
         ruleset_version=summary.ruleset_version,
     )
-    json_path, md_path = write_debrief(debrief, args.out or Path(f"drill-{args.trainee}"))
+    json_path, md_path = write_debrief(debrief, out)
     console.print(f"Your debrief: {md_path}  ({json_path.name} beside it)", markup=False)
     return EXIT_OK
+
+
+def _heads_up(
+    channel: grpc.Channel, travellers: list[GeneratedTraveller], out: Path, console: Console
+) -> Mapping[int, HeadsUpEntry]:
+    """The airlines' passenger lists of the scenario's flights, screened before the counter;
+    each flight's heads-up list is written under ``out/headsup/<checkpoint>/``."""
+    from departure_screening.exercise.passenger_lists import screen_passenger_lists
+    from departure_screening.exercise.run import ExerciseError
+
+    with console.status("The airlines' passenger lists arrive and are screened..."):
+        try:
+            screened = screen_passenger_lists(pb_grpc.ScreeningServiceStub(channel), travellers)
+        except grpc.RpcError as exc:
+            raise ExerciseError(
+                f"the passenger lists could not be screened: {exc.code().name}"
+            ) from exc
+    for headsup in screened.lists:
+        headsup.write(out / "headsup" / headsup.checkpoint)
+    console.print(
+        f"{len(screened.lists)} flights' passenger lists screened before the counter: "
+        f"heads-up lists in {out / 'headsup'}.",
+        markup=False,
+    )
+    return screened.entries
 
 
 def cmd_class_report(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from departure_screening.exercise.generate import GeneratedTraveller, to_date
+from departure_screening.exercise.passenger_lists import heads_up_line
 from departure_screening.exercise.results import Observed
 from departure_screening.exercise.run import (
     EXERCISE_OFFICER,
@@ -42,6 +43,7 @@ from departure_screening.exercise.trainee import (
     PROCEED,
     Decision,
 )
+from departure_screening.manifest.headsup import Traveller as HeadsUpEntry
 from departure_screening.privacy.masking import mask_number
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
@@ -190,7 +192,10 @@ def run_drill(
     input_stream: TextIO,
     console: Console,
     clock: Callable[[], float] = time.monotonic,
+    heads_up: Mapping[int, HeadsUpEntry] | None = None,
 ) -> DrillSummary:
+    """With ``heads_up`` (the scenario's passenger lists, screened before the counter),
+    each traveller's entry of the heads-up list is shown beside the counter."""
     check_training(travellers)
     summary = DrillSummary(presented=len(presented))
     _instructions(console, scenario, len(presented))
@@ -198,7 +203,8 @@ def run_drill(
     for turn, index in enumerate(presented, start=1):
         screened = _background(travellers, client, screened, index, summary, console)
         item = travellers[index]
-        _show_traveller(console, item, turn, len(presented))
+        beside = None if heads_up is None else heads_up_line(heads_up.get(index))
+        _show_traveller(console, item, turn, len(presented), beside)
         shown_at = clock()
         action = _ask(console, input_stream)
         seconds = round(max(0.0, clock() - shown_at), 1)
@@ -299,7 +305,9 @@ def _country(code: str) -> str:
     return f"{name} ({code})" if name else code
 
 
-def _show_traveller(console: Console, item: GeneratedTraveller, turn: int, total: int) -> None:
+def _show_traveller(
+    console: Console, item: GeneratedTraveller, turn: int, total: int, heads_up: str | None = None
+) -> None:
     s = item.screening
     departure = to_date(s.trip.departure_date)
     birth = to_date(s.traveller.birth_date)
@@ -336,6 +344,8 @@ def _show_traveller(console: Console, item: GeneratedTraveller, turn: int, total
     table.add_row("Tour-operator licence", s.trip.tour_operator_license or "none")
     notes = [_OBSERVATION_WORDS.get(o, str(o)) for o in s.observations]
     table.add_row("Interview notes", "; ".join(notes) if notes else "none")
+    if heads_up is not None:
+        table.add_row("Heads-up list", heads_up)
     console.rule(f"Traveller {turn} of {total}")
     console.print(table)
 

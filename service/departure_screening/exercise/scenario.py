@@ -12,6 +12,7 @@ documented in ``README.md`` beside this module; in short::
     checkpoint: {CGK: 3, SUB: 1}             # a value, or {value: weight}
     dates: {start: 2024-05-06, end: 2024-05-12}
     flights: {KH: [QZ7830]}                  # optional, extends the built-in table
+    heads_up: true                           # optional: flights arrive as PAXLST first
     intended:                                # optional: the service's error rates it is
       false_alarm_rate: [0.05, 0.20]         # built to produce with the shipped rules
       miss_rate: [0.08, 0.30]
@@ -258,6 +259,9 @@ class Scenario:
     # edited scenario never collides with the records of its earlier version.
     fingerprint: str
     intended: IntendedRates | None = None
+    # The airlines' passenger lists (PAXLST) of every flight are screened before the
+    # counter, so a drill shows each traveller's heads-up entry beside the counter.
+    heads_up: bool = False
 
     def case(self, name: str) -> PlantedCase | None:
         return next((c for c in self.cases if c.case == name), None)
@@ -331,6 +335,7 @@ _SCENARIO_KEYS = (
     "population",
     "cases",
     "intended",
+    "heads_up",
 )
 _TEMPLATE_KEYS = (
     "age",
@@ -537,6 +542,9 @@ class _Validator:
         population = self._population(self.required(data, "population", ""))
         cases = self._cases(data.get("cases", []))
         intended = self._intended(data["intended"]) if "intended" in data else None
+        heads_up = data.get("heads_up", False)
+        if not isinstance(heads_up, bool):
+            self.fail("heads_up", f"expected true or false, got {_kind(heads_up)}")
         if (
             name is None
             or description is None
@@ -565,6 +573,7 @@ class _Validator:
                 json.dumps(raw, sort_keys=True, default=str).encode()
             ).hexdigest()[:12],
             intended=intended,
+            heads_up=heads_up is True,
         )
 
     def _intended(self, value: object) -> IntendedRates | None:

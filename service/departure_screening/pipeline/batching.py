@@ -15,27 +15,51 @@ A gate or a transaction that raises (a lock timeout, a full disk, a lost
 connection) fails the batch it was for, and only that batch: the lead passes on
 and later callers run. ``last_failed`` says whether the latest batch failed, so
 that health can report a store that can be read but cannot commit.
+
+The queue is bounded: a caller takes a ``place`` before it does any work, and
+past ``max_callers`` it is refused at once (``Overloaded``) instead of waiting
+behind more commits than it can afford, so the latency of those admitted stays
+bounded when more arrives than the store can commit. A caller whose deadline
+passes while it waits is dropped when its batch is taken, not run: nobody waits
+for its answer any more, and later callers get its share of the commit.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Generic, TypeVar
+
+from departure_screening.errors import DeadlineExpired, Overloaded
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 DEFAULT_MAX_BATCH = 500
+# Callers in the queue at once (being prepared, waiting or committing): a Screen
+# call or a manifest's chunk each. Every admitted caller is a thread the GIL is
+# shared with, so a longer queue lengthens the wait of those admitted; a shorter one
+# refuses calls during a commit stall of a few hundred ms (at 200/s, 32 places did,
+# on a loaded host, in the bench's latency phase).
+DEFAULT_MAX_CALLERS = 64
+# What a refused caller is told to wait before trying again (clients add jitter):
+# about the time a few commits take.
+RETRY_AFTER_SECONDS = 0.1
+
+
+def _ignore(change: int) -> None:
+    return None
 
 
 class _Ticket(Generic[T, R]):
-    __slots__ = ("done", "error", "items", "results", "wake")
+    __slots__ = ("deadline", "done", "error", "items", "results", "wake")
 
-    def __init__(self, items: Sequence[T]) -> None:
+    def __init__(self, items: Sequence[T], deadline: float | None) -> None:
         self.items = items
+        self.deadline = deadline  # time.monotonic(); None: no deadline
         self.results: list[R] = []
         self.error: BaseException | None = None
         self.done = False
@@ -52,14 +76,52 @@ class CommitQueue(Generic[T, R]):
         run_batch: Callable[[Sequence[T]], list[R]],
         max_batch: int = DEFAULT_MAX_BATCH,
         gate: Callable[[], AbstractContextManager[None]] = nullcontext,
+        max_callers: int = DEFAULT_MAX_CALLERS,
+        on_depth: Callable[[int], None] = _ignore,
     ) -> None:
+        """``on_depth`` is told of each change (+1, -1) of the callers holding a place."""
+        if max_callers < 1:
+            raise ValueError(f"the commit queue needs room for a caller, got {max_callers}")
         self._run_batch = run_batch
         self._max_batch = max_batch
         self._gate = gate
+        self.max_callers = max_callers
+        self._on_depth = on_depth
+        self._callers = 0
         self._lock = threading.Lock()
         self._queue: deque[_Ticket[T, R]] = deque()
         self._leading = False
         self._last_error: BaseException | None = None
+
+    @property
+    def depth(self) -> int:
+        """Callers holding a place now."""
+        return self._callers
+
+    @contextmanager
+    def place(self) -> Iterator[None]:
+        """A caller's place, held until the block ends (its ``submit`` inside it).
+
+        Raises ``Overloaded`` at once when every place is taken: the caller has
+        done nothing yet, and nothing of it is stored.
+        """
+        with self._lock:
+            admitted = self._callers < self.max_callers
+            if admitted:
+                self._callers += 1
+        if not admitted:
+            raise Overloaded(
+                f"all {self.max_callers} places of the commit queue are taken; retry later",
+                self.max_callers,
+                RETRY_AFTER_SECONDS,
+            )
+        self._on_depth(1)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._callers -= 1
+            self._on_depth(-1)
 
     @property
     def last_failed(self) -> bool:
@@ -74,9 +136,12 @@ class CommitQueue(Generic[T, R]):
             return False
         return True
 
-    def submit(self, items: Sequence[T]) -> list[R]:
-        """Results in the order of ``items``; raises what failed the whole transaction."""
-        ticket: _Ticket[T, R] = _Ticket(items)
+    def submit(self, items: Sequence[T], deadline: float | None = None) -> list[R]:
+        """Results in the order of ``items``; raises what failed the whole transaction,
+        or ``DeadlineExpired`` when ``deadline`` (``time.monotonic()``) passed first."""
+        if _expired(deadline, time.monotonic()):
+            raise DeadlineExpired("the deadline passed before the commit")
+        ticket: _Ticket[T, R] = _Ticket(items, deadline)
         with self._lock:
             self._queue.append(ticket)
             follow = self._leading
@@ -93,17 +158,22 @@ class CommitQueue(Generic[T, R]):
         try:
             while not own.done:
                 batch: list[_Ticket[T, R]] = []
+                taken = False
                 try:
                     with self._gate():
                         with self._lock:
-                            batch = self._take()
-                        self._run(batch)
+                            batch, expired = self._take()
+                        taken = True
+                        self._expire(expired)
+                        if batch:
+                            self._run(batch)
                 except BaseException as error:
-                    if not batch:
+                    if not taken:
                         # The gate refused: what this leader would have run fails with
                         # it, and the lead passes on below instead of being lost.
                         with self._lock:
-                            batch = self._take()
+                            batch, expired = self._take()
+                        batch += expired
                         self._fail(batch, error)
                     # Else only leaving the gate failed, after the batch had its outcome.
                     self._last_error = error
@@ -116,14 +186,27 @@ class CommitQueue(Generic[T, R]):
             if successor is not None:
                 successor.wake.release()
 
-    def _take(self) -> list[_Ticket[T, R]]:
-        batch = [self._queue.popleft()]
-        size = len(batch[0].items)
-        while self._queue and size + len(self._queue[0].items) <= self._max_batch:
-            ticket = self._queue.popleft()
+    def _take(self) -> tuple[list[_Ticket[T, R]], list[_Ticket[T, R]]]:
+        """The next batch, and the callers whose deadline passed while they waited."""
+        batch: list[_Ticket[T, R]] = []
+        expired: list[_Ticket[T, R]] = []
+        size = 0
+        now = time.monotonic()
+        while self._queue:
+            ticket = self._queue[0]
+            if _expired(ticket.deadline, now):
+                expired.append(self._queue.popleft())
+                continue
+            if batch and size + len(ticket.items) > self._max_batch:
+                break
+            batch.append(self._queue.popleft())
             size += len(ticket.items)
-            batch.append(ticket)
-        return batch
+        return batch, expired
+
+    def _expire(self, expired: list[_Ticket[T, R]]) -> None:
+        for ticket in expired:
+            ticket.error = DeadlineExpired("the deadline passed while waiting for the commit")
+        self._wake(expired)
 
     def _run(self, batch: list[_Ticket[T, R]]) -> None:
         items = [item for ticket in batch for item in ticket.items]
@@ -148,3 +231,7 @@ class CommitQueue(Generic[T, R]):
         for ticket in batch:
             ticket.done = True
             ticket.wake.release()
+
+
+def _expired(deadline: float | None, now: float) -> bool:
+    return deadline is not None and deadline <= now

@@ -25,8 +25,12 @@ def _canonical(value: Any) -> str:
 
 def screening_encoding(s: Screening) -> str:
     t, trip, d = s.traveller, s.trip, s.declaration
+    issued = t.passport_issue_date
+    # The stage is left out at its default, so counter fingerprints stored before it stay.
+    stage = {"stage": s.stage} if s.preliminary else {}
     return _canonical(
         {
+            **stage,
             "request_id": s.request_id,
             "checkpoint": s.checkpoint,
             "mode": s.mode,
@@ -35,7 +39,7 @@ def screening_encoding(s: Screening) -> str:
                 "passport_number": t.passport_number,
                 "nationality": t.nationality,
                 "birth_date": t.birth_date.isoformat(),
-                "passport_issue_date": t.passport_issue_date.isoformat(),
+                "passport_issue_date": issued.isoformat() if issued else None,
             },
             "trip": {
                 "flight_number": trip.flight_number,
@@ -47,7 +51,9 @@ def screening_encoding(s: Screening) -> str:
                 "escort_passport_number": trip.escort_passport_number,
                 "tour_operator_license": trip.tour_operator_license,
             },
-            "declaration": {
+            "declaration": None
+            if d is None
+            else {
                 "purpose": d.purpose,
                 "visa_type": d.visa_type,
                 "disnaker_recommendation_number": d.disnaker_recommendation_number,

@@ -16,6 +16,7 @@ does not, the screening is evaluated again there with its real history.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -28,10 +29,10 @@ from departure_screening.domain import (
     Screening,
     ScreenOutcome,
 )
-from departure_screening.errors import AlreadyExists, ScreeningError
+from departure_screening.errors import AlreadyExists, DeadlineExpired, ScreeningError
 from departure_screening.ids import IdSource
 from departure_screening.pipeline import fingerprint
-from departure_screening.pipeline.batching import CommitQueue
+from departure_screening.pipeline.batching import DEFAULT_MAX_CALLERS, CommitQueue
 from departure_screening.privacy.pseudonym import Pseudonymizer
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.engine import RuleEngine
@@ -56,6 +57,9 @@ class ScreeningObserver(Protocol):
 
     def alerted(self, alert: GroupAlert) -> None: ...
 
+    def queue_depth(self, change: int) -> None:
+        """Callers in the commit queue went up (+1) or down (-1)."""
+
 
 class NullObserver:
     def assessed(self, assessment: Assessment) -> None:
@@ -65,6 +69,9 @@ class NullObserver:
         return None
 
     def alerted(self, alert: GroupAlert) -> None:
+        return None
+
+    def queue_depth(self, change: int) -> None:
         return None
 
 
@@ -119,7 +126,10 @@ class Screener:
         observer: ScreeningObserver | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
         new_id: Callable[[], str] = new_assessment_id,
+        max_queued: int = DEFAULT_MAX_CALLERS,
     ) -> None:
+        """``max_queued``: callers (a screening, a manifest's chunk) let into the
+        commit queue at once; more are refused with ``Overloaded``."""
         self._policies = PolicyHolder(ruleset)
         self.store = store
         self._pseudo = pseudonymizer
@@ -127,7 +137,10 @@ class Screener:
         self._clock = clock
         self._new_id = new_id
         self._commits: CommitQueue[_Prepared, Result] = CommitQueue(
-            self._commit, gate=store.write_gate
+            self._commit,
+            gate=store.write_gate,
+            max_callers=max_queued,
+            on_depth=self._observer.queue_depth,
         )
 
     @property
@@ -153,9 +166,9 @@ class Screener:
 
     def keys(self, s: Screening) -> ScreeningKeys:
         trip = s.trip
-        escort_key = (
-            self._pseudo.person(trip.escort_passport_number) if trip.escort_passport_number else ""
-        )
+        # Airline data names no escort: a preliminary screening joins no group.
+        escort = "" if s.preliminary else trip.escort_passport_number
+        escort_key = self._pseudo.person(escort) if escort else ""
         group_key = (
             "g-"
             + self._pseudo.digest(
@@ -175,32 +188,44 @@ class Screener:
             flight_number=trip.flight_number,
             departure_date=trip.departure_date,
             destination_country=trip.destination_country,
+            preliminary=s.preliminary,
         )
 
     def fingerprint(self, s: Screening) -> str:
         """A keyed digest of the whole request: equal content, equal fingerprint."""
         return fingerprint.screening_fingerprint(self._pseudo, s)
 
-    def screen(self, s: Screening) -> ScreenOutcome:
-        (result,) = self.screen_many([s])
+    @property
+    def max_queued(self) -> int:
+        return self._commits.max_callers
+
+    def screen(self, s: Screening, deadline: float | None = None) -> ScreenOutcome:
+        (result,) = self.screen_many([s], deadline)
         if isinstance(result, ScreeningError):
             raise result
         return result
 
-    def screen_many(self, items: Sequence[Screening]) -> list[Result]:
+    def screen_many(
+        self, items: Sequence[Screening], deadline: float | None = None
+    ) -> list[Result]:
         """Screen in order, sharing one durable commit with concurrent callers.
 
         A conflict (ALREADY_EXISTS) is that item's result and the others go on; a
-        store failure raises and acknowledges none of them.
+        store failure raises and acknowledges none of them. With the commit queue
+        full, ``Overloaded`` is raised before anything is done; with ``deadline``
+        (``time.monotonic()``) passed before the commit, ``DeadlineExpired``.
         """
+        if deadline is not None and deadline <= time.monotonic():
+            raise DeadlineExpired("the deadline passed before the screening began")
         prepared: list[_Prepared] = []
-        try:
-            for s in items:
-                prepared.append(self._prepare(s))
-            results = self._commits.submit(prepared)
-        finally:
-            for p in prepared:
-                self._policies.release(p.policy)
+        with self._commits.place():
+            try:
+                for s in items:
+                    prepared.append(self._prepare(s))
+                results = self._commits.submit(prepared, deadline)
+            finally:
+                for p in prepared:
+                    self._policies.release(p.policy)
         for result in results:  # committed: now they count
             if isinstance(result, ScreenOutcome) and not result.replayed:
                 self._observer.assessed(result.assessment)
@@ -269,6 +294,11 @@ class Screener:
             assessed_at=p.at,
             facts=scored.facts,
             screened_by=s.screened_by,
+            stage=s.stage,
+            not_evaluated=scored.not_evaluated,
+            # The counter screening replaces the preliminary one: groups, history and
+            # metrics count the traveller once.
+            supersedes="" if s.preliminary else tx.superseded(),
         )
         alert = group_alert(keys, history, policy.ruleset.context.group_alert_members, p.at)
         tx.save(assessment, alert)

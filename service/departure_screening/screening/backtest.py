@@ -16,9 +16,8 @@ from typing import Any, Protocol
 
 from departure_screening.domain import ACTION_STRICTNESS, DECISION_STRICTNESS, Assessment
 from departure_screening.screening.engine import RuleEngine
-from departure_screening.screening.facts import with_lists
 from departure_screening.screening.ruleset import Ruleset
-from departure_screening.screening.scoring import clamp, weight_of
+from departure_screening.screening.shadow import rescore
 
 BANDS = ("LOW", "ELEVATED", "HIGH")
 
@@ -104,14 +103,21 @@ def run_backtest(
 
 def _replay(report: Backtest, engine: RuleEngine, candidate: Ruleset, record: Replayed) -> None:
     a = record.assessment
-    if a.facts is None:
+    # A preliminary assessment is a preview the counter screening supersedes: replaying
+    # it would count the traveller twice.
+    if a.facts is None or a.preliminary:
         report.skipped += 1
         return
-    facts = with_lists(a.facts, candidate.lists)
-    fired = set(engine.evaluate(facts))
-    total = clamp(sum(weight_of(candidate.indicator(code), facts) for code in fired))
-    band = candidate.band_for(total)
-    old, new = band_name(a.band), band_name(band.band)
+    rescored = rescore(engine, candidate, a.facts)
+    compare(report, record, rescored.band.band, rescored.band.action, rescored.codes)
+
+
+def compare(
+    report: Backtest, record: Replayed, band: str, action: str, fired: Iterable[str]
+) -> None:
+    """Count one assessment: what was recorded beside what the candidate says."""
+    a = record.assessment
+    old, new = band_name(a.band), band_name(band)
     report.screenings += 1
     report.recorded_bands[old] += 1
     report.candidate_bands[new] += 1
@@ -128,4 +134,4 @@ def _replay(report: Backtest, engine: RuleEngine, candidate: Ruleset, record: Re
     if record.decision is not None:
         report.decided += 1
         report.agree_recorded += _agrees(record.decision, a.recommended_action)
-        report.agree_candidate += _agrees(record.decision, band.action)
+        report.agree_candidate += _agrees(record.decision, action)

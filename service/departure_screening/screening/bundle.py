@@ -5,7 +5,9 @@ name and version, its content hash, when it was made, a note, the ids of the key
 that signed, and the SHA-256 of every file) and ``signatures.json`` (one Ed25519
 signature per key over the manifest's canonical bytes). Reading a bundle refuses a
 file added, removed or changed after signing; verifying counts the valid signatures
-of distinct known keys, so a four-eyes rule asks for two.
+of distinct known keys, so a four-eyes rule asks for two. A bundle is a file anyone
+may hand to ``--rules``: reading bounds the archive, its entries and what they
+unpack to before anything is decompressed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import zipfile
 import zlib
@@ -38,6 +41,15 @@ SIGNATURES = "signatures.json"
 MAX_FILES = 64
 MAX_FILE_BYTES = 1 << 20
 MAX_TOTAL_BYTES = 4 << 20
+# The archive itself: its members packed, plus room for their headers.
+MAX_BUNDLE_BYTES = MAX_TOTAL_BYTES + (256 << 10)
+# ``rules bundle`` deflates. Bzip2 and LZMA members are refused unread: zipfile
+# decompresses each of their chunks without a bound on the output (a bomb behind a
+# header that claims a few bytes), and their decoders raise errors of their own.
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# What a bundle carries: the ruleset's YAML files and its table tests, nothing nested
+# deeper, so every name is also a file name that unpacks beside the others.
+_FILE_NAME = re.compile(r"(tests/)?[A-Za-z0-9_][A-Za-z0-9_.+-]{0,99}\.yaml")
 _MANIFEST_KEYS = {"format", "ruleset", "version", "content_hash", "created", "note", "signers"}
 
 
@@ -112,7 +124,13 @@ def load_public_keys(directory: Path) -> dict[str, Ed25519PublicKey]:
 def ruleset_files(directory: Path) -> dict[str, bytes]:
     """The files a bundle carries: the ruleset's YAML and its table tests."""
     names = sorted(p for p in directory.glob("*.yaml")) + sorted(directory.glob("tests/*.yaml"))
-    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in names if p.is_file()}
+    files = {p.relative_to(directory).as_posix(): p.read_bytes() for p in names if p.is_file()}
+    for name in files:
+        if not _FILE_NAME.fullmatch(name):
+            raise BundleError(
+                f"{name!r}: a bundle carries only plain names (letters, digits, _.+-)"
+            )
+    return files
 
 
 def _digest(data: bytes) -> str:
@@ -161,15 +179,18 @@ def make_bundle(
 def read_bundle(path: Path) -> Bundle:
     """The bundle at ``path``, its files checked against the manifest; BundleError if not."""
     try:
+        if path.stat().st_size > MAX_BUNDLE_BYTES:
+            raise BundleError(f"{path}: larger than {MAX_BUNDLE_BYTES} bytes; not a rule bundle")
         with zipfile.ZipFile(path) as archive:
             members = _read_members(archive)
-    # What a damaged archive raises while it is read: a bad header, a bad deflate
-    # stream, an unsupported method or encryption, a member cut short.
+    # What a damaged archive raises while it is read: a bad header, a name flagged
+    # UTF-8 that is not, a bad deflate stream, encryption, a member cut short.
     except (
         OSError,
         EOFError,
         RuntimeError,
         NotImplementedError,
+        UnicodeDecodeError,
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
         zlib.error,
@@ -205,9 +226,12 @@ def read_bundle(path: Path) -> Bundle:
 
 
 def _read_members(archive: zipfile.ZipFile) -> dict[str, bytes]:
-    infos = [i for i in archive.infolist() if not i.is_dir()]
-    if len(infos) > MAX_FILES:
-        raise BundleError(f"{len(infos)} files; a rule bundle holds at most {MAX_FILES}")
+    entries = archive.infolist()
+    # Directory entries count too: each is an entry to parse, whatever it holds.
+    if len(entries) > MAX_FILES:
+        raise BundleError(f"{len(entries)} entries; a rule bundle holds at most {MAX_FILES}")
+    # Not ZipInfo.is_dir(): it fails on an entry with no name, which is refused below.
+    infos = [i for i in entries if not i.filename.endswith("/")]
     if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
         raise BundleError(f"more than {MAX_TOTAL_BYTES} bytes unpacked")
     members: dict[str, bytes] = {}
@@ -216,8 +240,15 @@ def _read_members(archive: zipfile.ZipFile) -> dict[str, bytes]:
         parts = PurePosixPath(name).parts
         if name.startswith("/") or "\\" in name or ".." in parts or not parts:
             raise BundleError(f"{name!r}: not a plain relative file name")
+        if name not in (MANIFEST, SIGNATURES) and not _FILE_NAME.fullmatch(name):
+            raise BundleError(f"{name!r}: not a ruleset file name (NAME.yaml or tests/NAME.yaml)")
         if name in members:
             raise BundleError(f"{name}: twice in the bundle")
+        if info.compress_type not in _METHODS:
+            raise BundleError(
+                f"{name}: compressed with method {info.compress_type}; "
+                "a rule bundle is stored or deflated"
+            )
         if info.file_size > MAX_FILE_BYTES:
             raise BundleError(f"{name}: larger than {MAX_FILE_BYTES} bytes")
         with archive.open(info) as member:

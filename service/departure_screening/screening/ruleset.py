@@ -67,6 +67,8 @@ class Indicator:
     remedy: str
     evidence: tuple[str, ...]
     when: Mapping[str, Any]
+    # The screening inputs it needs: without one of them it is not evaluated.
+    needs: frozenset[str] = frozenset()
 
     @property
     def mitigating(self) -> bool:
@@ -381,7 +383,7 @@ def _indicators(raw: Any, lists: Lists | None, problems: list[str]) -> tuple[Ind
         problems.append(f"{INDICATORS_FILE}: indicators: expected a non-empty list")
         return ()
     required = {"code", "title", "title_id", "description", "legal_basis", "remedy", "when"}
-    optional = {"weight", "weight_from", "evidence"}
+    optional = {"weight", "weight_from", "evidence", "needs"}
     result: list[Indicator] = []
     seen: set[str] = set()
     for n, item in enumerate(raw):
@@ -413,8 +415,10 @@ def _indicators(raw: Any, lists: Lists | None, problems: list[str]) -> tuple[Ind
                 name not in FACT_FIELDS and name not in EVIDENCE_ONLY_FIELDS
             ):
                 problems.append(f"{where}: evidence field {name!r} is not a known fact")
-        for problem in condition_problems(item["when"]):
+        condition_faults = list(condition_problems(item["when"]))
+        for problem in condition_faults:
             problems.append(f"{where}: when: {problem}")
+        needs = _needs(where, item, not condition_faults, problems)
         if weight is None:
             continue
         result.append(
@@ -429,9 +433,52 @@ def _indicators(raw: Any, lists: Lists | None, problems: list[str]) -> tuple[Ind
                 remedy=str(item["remedy"]),
                 evidence=tuple(evidence) if isinstance(evidence, list) else (),
                 when=item["when"],
+                needs=needs,
             )
         )
     return tuple(result)
+
+
+def _needs(where: str, item: dict[str, Any], readable: bool, problems: list[str]) -> frozenset[str]:
+    """The inputs an indicator needs: as written, and never fewer than its condition reads.
+
+    Without ``needs`` they are the inputs of the facts its condition and weight read.
+    """
+    read = set(condition_fields(item["when"])) if readable else set()
+    if isinstance(item.get("weight_from"), str):
+        read.add(item["weight_from"])
+    derived = {i for name in read if name in FACT_FIELDS for i in FACT_FIELDS[name].inputs}
+    if "needs" not in item:
+        return frozenset(derived)
+    raw = item["needs"]
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        problems.append(f"{where}: needs must be a list of inputs ({', '.join(domain.INPUTS)})")
+        return frozenset(derived)
+    for name in raw:
+        if name not in domain.INPUTS:
+            problems.append(
+                f"{where}: needs: {name!r} is not an input ({', '.join(domain.INPUTS)})"
+            )
+    for name in sorted(derived - set(raw)):
+        facts = sorted(f for f in read if f in FACT_FIELDS and name in FACT_FIELDS[f].inputs)
+        problems.append(
+            f"{where}: needs: {name!r} is missing; the indicator reads {', '.join(facts)}"
+        )
+    return frozenset(raw) | frozenset(derived)
+
+
+def condition_fields(condition: Any) -> Iterator[str]:
+    """Every fact name a (valid) condition reads."""
+    if isinstance(condition, dict):
+        for key, value in condition.items():
+            if key in CONNECTIVES and isinstance(value, list):
+                for sub in value:
+                    yield from condition_fields(sub)
+            elif key in COMPARISONS or key in EXISTENCE or key in ARRAY_QUANTIFIERS:
+                if isinstance(value, dict):
+                    yield from (str(name) for name in value)
+            elif isinstance(key, str) and not key.startswith("$"):
+                yield key
 
 
 def _weight(

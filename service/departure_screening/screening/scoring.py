@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from departure_screening.domain import FiredIndicator
+from departure_screening.domain import ACTION_STRICTNESS, FiredIndicator
 from departure_screening.screening.ruleset import Indicator, Ruleset
 
 
@@ -17,6 +18,8 @@ class Scored:
     recommended_action: str
     indicators: tuple[FiredIndicator, ...]
     facts: Mapping[str, Any]  # what the rules saw, kept with the assessment for replay
+    # Indicators whose inputs the screening lacked, sorted: neither fired nor absent.
+    not_evaluated: tuple[str, ...] = ()
 
 
 def clamp(score: int) -> int:
@@ -55,15 +58,38 @@ def explain(
     )
 
 
+def not_evaluated(ruleset: Ruleset, missing_inputs: AbstractSet[str]) -> tuple[str, ...]:
+    """The codes of the indicators that need an input the screening lacks, sorted."""
+    if not missing_inputs:
+        return ()
+    return tuple(sorted(i.code for i in ruleset.indicators if i.needs & missing_inputs))
+
+
+def capped(action: str, cap: str | None) -> str:
+    """``action``, or ``cap`` when the action is stricter."""
+    if cap is not None and ACTION_STRICTNESS[action] > ACTION_STRICTNESS[cap]:
+        return cap
+    return action
+
+
 def score(
     ruleset: Ruleset,
     fired_codes: Iterable[str],
     facts: Mapping[str, Any],
     extras: Mapping[str, str],
+    missing_inputs: AbstractSet[str] = frozenset(),
+    action_cap: str | None = None,
 ) -> Scored:
-    """Sum of weights clamped once to 0-100; indicators by weight descending, then code."""
-    fired = [explain(ruleset.indicator(code), facts, extras) for code in set(fired_codes)]
+    """Sum of weights clamped once to 0-100; indicators by weight descending, then code.
+
+    Only evaluated indicators count: one that needs a missing input is left out of the
+    score and band, and named in ``not_evaluated``.
+    """
+    skipped = not_evaluated(ruleset, missing_inputs)
+    codes = set(fired_codes).difference(skipped)
+    fired = [explain(ruleset.indicator(code), facts, extras) for code in codes]
     fired.sort(key=lambda f: (-f.weight, f.code))
     total = clamp(sum(f.weight for f in fired))
     band = ruleset.band_for(total)
-    return Scored(total, band.band, band.action, tuple(fired), facts)
+    action = capped(band.action, action_cap)
+    return Scored(total, band.band, action, tuple(fired), facts, skipped)

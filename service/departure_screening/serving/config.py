@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from urllib.parse import urlsplit
 
 from departure_screening.access.control import AccessSettings
 from departure_screening.api.limits import DEFAULT_MAX_MANIFEST_STREAMS, DEFAULT_MAX_WATCHERS
+from departure_screening.pipeline.batching import DEFAULT_MAX_CALLERS
+from departure_screening.screening.alerts import DEFAULT_WATCHER_BUFFER
 from departure_screening.screening.ruleset import default_rules_dir
 from departure_screening.serving.logs import FORMATS, TEXT
 
@@ -27,7 +30,11 @@ class ServeConfig:
     checkpoints: tuple[str, ...] = DEFAULT_CHECKPOINTS
     workers: int = 16  # threads for short calls; the long streams get their own
     max_watchers: int = DEFAULT_MAX_WATCHERS
+    watch_buffer: int = DEFAULT_WATCHER_BUFFER  # alerts waiting for one watcher
     max_manifest_streams: int = DEFAULT_MAX_MANIFEST_STREAMS
+    max_commit_queue: int = DEFAULT_MAX_CALLERS
+    # A short call that waited this long for a thread is refused instead of started.
+    max_call_wait_ms: float = 500.0
     grace_seconds: float = 5.0
     drain_seconds: float = 5.0  # NOT_SERVING but still serving, before the grace period
     key_file: str = ""
@@ -35,6 +42,8 @@ class ServeConfig:
     rules_keys: str = ""
     rules_signatures: int = 0
     rules_poll: float = 2.0
+    # A candidate evaluated beside the served rules, never answering (lifecycle.md).
+    shadow_rules: Path | None = None
     access: AccessSettings = field(default_factory=AccessSettings)
     # /metrics over TLS, with client certificates when a CA is given (as Prometheus'
     # own exporters do).
@@ -49,6 +58,10 @@ class ServeConfig:
     def __post_init__(self) -> None:
         if self.processes < 1:
             raise ValueError(f"processes must be at least 1, got {self.processes}")
+        if self.max_commit_queue < 1:
+            raise ValueError(f"max commit queue must be at least 1, got {self.max_commit_queue}")
+        if not (math.isfinite(self.max_call_wait_ms) and self.max_call_wait_ms > 0):
+            raise ValueError(f"max call wait must be above 0 ms, got {self.max_call_wait_ms}")
         if self.rules_poll < 0:
             raise ValueError(f"rules poll must be 0 or more seconds, got {self.rules_poll}")
         if self.rules_signatures < 0:
@@ -105,6 +118,14 @@ def add_serve_arguments(
         " (DEPSCREEN_RULES_SIGNATURES; default %(default)s: unsigned directories accepted)",
     )
     parser.add_argument(
+        "--shadow-rules",
+        default=_env(env, "shadow-rules", ""),
+        metavar="PATH",
+        help="ruleset directory or bundle also evaluated on every screening after its answer,"
+        " stored beside it and never returned; verified and reloaded like --rules"
+        " (DEPSCREEN_SHADOW_RULES)",
+    )
+    parser.add_argument(
         "--rules-poll",
         type=float,
         default=float(_env(env, "rules-poll", str(d.rules_poll))),
@@ -134,12 +155,37 @@ def add_serve_arguments(
         " (DEPSCREEN_MAX_WATCHERS; default %(default)s)",
     )
     parser.add_argument(
+        "--watch-buffer",
+        type=at_least_one,
+        default=_env(env, "watch-buffer", str(d.watch_buffer)),
+        metavar="N",
+        help="alerts waiting to be sent to one WatchAlerts stream; past them the stream"
+        " ends RESOURCE_EXHAUSTED (DEPSCREEN_WATCH_BUFFER; default %(default)s)",
+    )
+    parser.add_argument(
         "--max-manifest-streams",
         type=at_least_one,
         default=_env(env, "max-manifest-streams", str(d.max_manifest_streams)),
         metavar="N",
         help="open ScreenManifest streams; more get RESOURCE_EXHAUSTED"
         " (DEPSCREEN_MAX_MANIFEST_STREAMS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-commit-queue",
+        type=at_least_one,
+        default=_env(env, "max-commit-queue", str(d.max_commit_queue)),
+        metavar="N",
+        help="calls (a Screen, a manifest's chunk) being screened or waiting for their commit"
+        " at once, per process; more get RESOURCE_EXHAUSTED at once"
+        " (DEPSCREEN_MAX_COMMIT_QUEUE; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-call-wait-ms",
+        type=milliseconds_above_zero,
+        default=_env(env, "max-call-wait-ms", str(d.max_call_wait_ms)),
+        metavar="MS",
+        help="a short call that waited longer for a thread is refused with"
+        " RESOURCE_EXHAUSTED before any work (DEPSCREEN_MAX_CALL_WAIT_MS; default %(default)s)",
     )
     parser.add_argument(
         "--grace-seconds",
@@ -248,6 +294,17 @@ def at_least_one(text: str) -> int:
     return value
 
 
+def milliseconds_above_zero(text: str) -> float:
+    """argparse type: a finite number of milliseconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
 def serve_config(args: argparse.Namespace) -> ServeConfig:
     return ServeConfig(
         listen=args.listen,
@@ -257,7 +314,10 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         checkpoints=tuple(c.strip() for c in args.checkpoints.split(",") if c.strip()),
         workers=args.workers,
         max_watchers=args.max_watchers,
+        watch_buffer=args.watch_buffer,
         max_manifest_streams=args.max_manifest_streams,
+        max_commit_queue=args.max_commit_queue,
+        max_call_wait_ms=args.max_call_wait_ms,
         grace_seconds=args.grace_seconds,
         drain_seconds=args.drain_seconds,
         key_file=args.key_file,
@@ -265,6 +325,7 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
         rules_keys=args.rules_keys,
         rules_signatures=args.rules_signatures,
         rules_poll=args.rules_poll,
+        shadow_rules=Path(args.shadow_rules) if args.shadow_rules else None,
         access=AccessSettings(
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
@@ -304,8 +365,14 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         str(config.workers),
         "--max-watchers",
         str(config.max_watchers),
+        "--watch-buffer",
+        str(config.watch_buffer),
         "--max-manifest-streams",
         str(config.max_manifest_streams),
+        "--max-commit-queue",
+        str(config.max_commit_queue),
+        "--max-call-wait-ms",
+        repr(config.max_call_wait_ms),
         "--grace-seconds",
         repr(config.grace_seconds),
         "--drain-seconds",
@@ -320,6 +387,8 @@ def serve_arguments(config: ServeConfig) -> list[str]:
         str(config.rules_signatures),
         "--rules-poll",
         repr(config.rules_poll),
+        "--shadow-rules",
+        str(config.shadow_rules or ""),
         "--tls-cert",
         a.tls_cert,
         "--tls-key",

@@ -13,9 +13,9 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from departure_screening.metrics import Metrics
-from departure_screening.pipeline.screener import Screener
 from departure_screening.screening.bundle import BundleError, Trust, ruleset_directory
 from departure_screening.screening.rule_tests import run_rule_tests
 from departure_screening.screening.ruleset import Ruleset, RulesetError, load_ruleset
@@ -23,6 +23,17 @@ from departure_screening.screening.ruleset import Ruleset, RulesetError, load_ru
 log = logging.getLogger(__name__)
 
 APPLIED, REFUSED, UNCHANGED = "applied", "refused", "unchanged"
+# ``file`` of depscreen_config_reloads_total: the served rules, and the shadow's.
+RULES, SHADOW_RULES = "rules", "shadow_rules"
+
+
+class RulesTarget(Protocol):
+    """What a reload swaps the ruleset of: the screener, or the shadow evaluator."""
+
+    @property
+    def ruleset(self) -> Ruleset: ...
+
+    def use_ruleset(self, ruleset: Ruleset) -> None: ...
 
 
 class _Refused(Exception):
@@ -56,9 +67,10 @@ def file_state(path: Path) -> tuple[tuple[str, int, int, int], ...]:
 class RulesReloader:
     path: Path
     trust: Trust
-    screener: Screener
+    screener: RulesTarget
     metrics: Metrics
     checkpoints: tuple[str, ...]
+    file: str = RULES
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()  # one reload at a time
@@ -67,6 +79,10 @@ class RulesReloader:
         self._thread: threading.Thread | None = None
         self._seen = file_state(self.path)
 
+    @property
+    def _what(self) -> str:
+        return "ruleset" if self.file == RULES else "shadow ruleset"
+
     def reload(self) -> str:
         """Try the rules at ``path`` now: APPLIED, REFUSED or UNCHANGED."""
         with self._lock:
@@ -74,18 +90,19 @@ class RulesReloader:
             try:
                 ruleset = self._candidate()
             except _Refused as refused:
-                log.warning("ruleset reload refused, %s keeps serving: %s",
-                            self.screener.ruleset.version, refused)  # fmt: skip
-                self.metrics.config_reloads.labels("rules", REFUSED).inc()
+                log.warning("%s reload refused, %s keeps serving: %s",
+                            self._what, self.screener.ruleset.version, refused)  # fmt: skip
+                self.metrics.config_reloads.labels(self.file, REFUSED).inc()
                 return REFUSED
             if ruleset is None:
                 return UNCHANGED
             previous = self.screener.ruleset.version
             self.screener.use_ruleset(ruleset)
-            self.metrics.initialise(self.checkpoints, (i.code for i in ruleset.indicators))
-            self.metrics.set_ruleset_version(ruleset.version)
-            self.metrics.config_reloads.labels("rules", APPLIED).inc()
-            log.info("ruleset reloaded: %s replaces %s", ruleset.version, previous)
+            if self.file == RULES:  # the shadow's version and codes are never served
+                self.metrics.initialise(self.checkpoints, (i.code for i in ruleset.indicators))
+                self.metrics.set_ruleset_version(ruleset.version)
+            self.metrics.config_reloads.labels(self.file, APPLIED).inc()
+            log.info("%s reloaded: %s replaces %s", self._what, ruleset.version, previous)
             return APPLIED
 
     def _candidate(self) -> Ruleset | None:
@@ -114,7 +131,7 @@ class RulesReloader:
     def start(self, poll_seconds: float) -> None:
         """Watch for changes every ``poll_seconds`` (0: only on request)."""
         self._thread = threading.Thread(
-            target=self._watch, args=(poll_seconds,), daemon=True, name="rules-reload"
+            target=self._watch, args=(poll_seconds,), daemon=True, name=f"{self.file}-reload"
         )
         self._thread.start()
 
@@ -134,4 +151,4 @@ class RulesReloader:
                 try:
                     self.reload()
                 except Exception:  # the watcher must outlive any one bad reload
-                    log.exception("ruleset reload failed")
+                    log.exception("%s reload failed", self._what)

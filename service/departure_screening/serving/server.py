@@ -30,6 +30,7 @@ from departure_screening.api.validation import MAX_REQUEST_BYTES
 from departure_screening.serving.app import App
 from departure_screening.serving.config import ServeConfig
 from departure_screening.serving.metrics_http import start_metrics_http
+from departure_screening.serving.short_calls import ShortCallGate
 from departure_screening.v1 import screening_pb2 as pb
 from departure_screening.v1 import screening_pb2_grpc as pb_grpc
 
@@ -37,10 +38,14 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScreeningService"].full_name
 # Short calls beyond the free threads wait for one, up to this many per short-call
-# thread; past that (with every stream slot taken too) a call gets RESOURCE_EXHAUSTED.
+# thread; past that a call gets RESOURCE_EXHAUSTED at once (see short_calls.py).
 QUEUED_PER_WORKER = 4
-# HTTP/2 streams (calls) open at once on one client connection.
-MAX_STREAMS_PER_CONNECTION = 100
+# Threads beside the stream slots for health checks and reflection.
+OTHER_CALL_THREADS = 4
+# HTTP/2 streams (calls) open at once on one client connection. Above what the gate
+# admits, so that the gate refuses with RESOURCE_EXHAUSTED: at 100, a loaded server
+# reset new streams (REFUSED_STREAM, UNAVAILABLE to the client) before Python saw them.
+MAX_STREAMS_PER_CONNECTION = 1000
 # Seconds between store checks that drive the health status.
 HEALTH_CHECK_INTERVAL = 1.0
 
@@ -56,6 +61,7 @@ class RunningServer:
     _stop_watch: threading.Event
     probe_port: int = 0  # 0 when there is no probe server
     _probe_server: grpc.Server | None = None
+    short_calls: ShortCallGate | None = None
 
     def stop(self, grace: float | None = None, drain: float | None = None) -> None:
         """NOT_SERVING, serve on for ``drain`` seconds, then stop with ``grace``."""
@@ -68,6 +74,8 @@ class RunningServer:
             log.info("NOT_SERVING; draining for %g s before stopping", drain)
             threading.Event().wait(drain)
         self.grpc_server.stop(grace).wait()
+        if self.short_calls is not None:
+            self.short_calls.shutdown()
         if self._probe_server is not None:  # answered NOT_SERVING through the drain
             self._probe_server.stop(0)
         if self._metrics_http is not None:
@@ -82,16 +90,30 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
     """Start serving; ``worker`` for one of several processes sharing the port."""
     config = app.config
     access = app.access
-    # Every open stream holds a thread for its whole life: the pool has one for each
-    # stream slot (the servicer refuses streams past them) and ``workers`` more, so
+    # Every open stream holds a thread for its whole life: the default pool has one
+    # for each stream slot (the servicer refuses streams past them) and a few for
+    # health; the service's short calls have ``workers`` threads of their own, so
     # watchers and manifests never take the threads that short calls need.
-    threads = config.workers + config.max_watchers + config.max_manifest_streams
+    threads = config.max_watchers + config.max_manifest_streams + OTHER_CALL_THREADS
+    short_calls = ShortCallGate(
+        SERVICE_NAME,
+        workers=config.workers,
+        queued=QUEUED_PER_WORKER * config.workers,
+        max_wait=config.max_call_wait_ms / 1000,
+        metrics=app.metrics,
+    )
+    # The gate first: a call it refuses costs no access check.
+    interceptors: list[grpc.ServerInterceptor] = [short_calls]
+    if access.interceptor:
+        interceptors.append(access.interceptor)
     server = grpc.server(
         # Threads are started as calls need them, so idle slots cost nothing.
         futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="grpc"),
-        interceptors=[access.interceptor] if access.interceptor else None,
+        interceptors=interceptors,
         options=server_options(config, worker),
-        maximum_concurrent_rpcs=threads + QUEUED_PER_WORKER * config.workers,
+        # gRPC's own bound, past the gate's (whose refusals are calls too): only a
+        # flood of health checks or refused streams reaches it.
+        maximum_concurrent_rpcs=threads + 2 * short_calls.most,
     )
     pb_grpc.add_ScreeningServiceServicer_to_server(app.servicer, server)
     health_servicer = health.HealthServicer()
@@ -122,6 +144,7 @@ def serve(app: App, *, worker: bool = False) -> RunningServer:
         _stop_watch=stop_watch,
         probe_port=probe[1] if probe else 0,
         _probe_server=probe[0] if probe else None,
+        short_calls=short_calls,
     )
     ok = app.store_ok()
     _set_health(health_servicer, ok)
@@ -185,7 +208,7 @@ def server_options(config: ServeConfig, worker: bool) -> list[tuple[str, int]]:
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
         ("grpc.http2.max_ping_strikes", 2),
-        # Calls at once on one connection; a client needing more opens another.
+        # Calls at once on one connection; the short-call gate bounds them first.
         ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
     ]
 

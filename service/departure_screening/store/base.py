@@ -19,6 +19,7 @@ from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
+from departure_screening.screening.shadow import ShadowResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,17 @@ class ScreeningKeys:
     flight_number: str
     departure_date: dt.date
     destination_country: str
+    # A preliminary screening supersedes nothing; a counter one looks for one to supersede.
+    preliminary: bool = False
+
+    @property
+    def trip_key(self) -> TripKey:
+        """One traveller on one flight and date, in one mode."""
+        return (self.traveller_key, self.mode, self.flight_number, self.departure_date)
+
+
+# (traveller key, mode, flight number, departure date)
+TripKey = tuple[str, str, str, dt.date]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,26 @@ class ReplayRecord:
     assessment: Assessment
     departure_date: dt.date
     decision: str | None  # the last recorded decision, if any
+
+
+def open_preliminary(assessments: Sequence[Assessment]) -> str:
+    """Of one traveller's assessments on one flight and date, in screening order: the
+    latest preliminary one that no counter assessment supersedes, else ""."""
+    open_ids: list[str] = []
+    for a in assessments:
+        if a.preliminary:
+            open_ids.append(a.assessment_id)
+        elif a.supersedes in open_ids:
+            open_ids.remove(a.supersedes)
+    return open_ids[-1] if open_ids else ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowReplayRecord:
+    assessment: Assessment
+    departure_date: dt.date
+    decision: str | None
+    shadow: ShadowResult | None  # None when no shadow ruleset judged it
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +116,10 @@ class ScreeningTransaction(Protocol):
 
     def history(self, watchlist: frozenset[str], windows: ContextWindows) -> HistoryContext:
         """Group and history counts for this screening, this one included in its group."""
+
+    def superseded(self) -> str:
+        """For a counter screening: the id of this traveller's latest preliminary assessment
+        on this flight and date that no counter assessment supersedes yet, else ""."""
 
     def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
         """Stage the assessment (and the alert it raises); durable when the block exits."""
@@ -123,6 +159,22 @@ class Store(Protocol):
 
     def get_assessment(self, assessment_id: str) -> tuple[Assessment, list[DecisionRecord]]:
         """An assessment and its decisions in recorded order. Raises NotFound."""
+
+    def alerts_after(
+        self,
+        after: int,
+        *,
+        checkpoint: str | None = None,
+        mode: str | None = None,
+        limit: int = ...,
+    ) -> list[GroupAlert]:
+        """Stored alerts with an id past ``after`` (of a checkpoint and mode, when
+        given), oldest first, at most ``limit``; each carries its ``alert_id``."""
+
+    def save_shadows(self, results: Sequence[ShadowResult]) -> None:
+        """Store shadow results beside their assessments (chained where there is a chain).
+
+        Never read back by the service's API: only ``rules shadow-report`` reads them."""
 
     def check(self) -> None:
         """Raise StoreUnavailable when the store cannot be used."""

@@ -34,6 +34,7 @@ GENESIS_HASH = "0" * 64
 ASSESSMENTS = "assessments"
 DECISIONS = "decisions"
 PURGES = "purges"
+SHADOWS = "shadow_results"
 
 ColumnValue = str | int
 

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from departure_screening.domain import (
     NOBODY,
+    STAGE_COUNTER,
     Assessment,
     DecisionRecord,
     FiredIndicator,
@@ -25,6 +26,10 @@ from departure_screening.domain import (
 FORMAT = 1
 # Assessments from format 2 on keep the facts the rules saw; format 1 had none.
 ASSESSMENT_FORMAT = 2
+# Format 3 adds the stage, the indicators not evaluated and the superseded preliminary
+# assessment. Only an assessment that has one of them is written in it: a counter
+# assessment without them keeps format 2's text, and its chain digest.
+STAGED_ASSESSMENT_FORMAT = 3
 
 JsonObject = dict[str, Any]
 
@@ -59,7 +64,16 @@ def _with_principal(obj: JsonObject, key: str, p: Principal) -> JsonObject:
 
 
 def assessment_to_obj(a: Assessment) -> JsonObject:
-    return _with_principal(_assessment_body(a), "screened_by", a.screened_by)
+    return _with_principal(_with_stage(_assessment_body(a), a), "screened_by", a.screened_by)
+
+
+def _with_stage(obj: JsonObject, a: Assessment) -> JsonObject:
+    if a.stage != STAGE_COUNTER or a.not_evaluated or a.supersedes:
+        obj["format"] = STAGED_ASSESSMENT_FORMAT
+        obj["stage"] = a.stage
+        obj["not_evaluated"] = list(a.not_evaluated)
+        obj["supersedes"] = a.supersedes
+    return obj
 
 
 def _assessment_body(a: Assessment) -> JsonObject:
@@ -92,7 +106,7 @@ def _assessment_body(a: Assessment) -> JsonObject:
 
 
 def assessment_from_obj(o: JsonObject) -> Assessment:
-    _check_format(o, (FORMAT, ASSESSMENT_FORMAT))
+    _check_format(o, (FORMAT, ASSESSMENT_FORMAT, STAGED_ASSESSMENT_FORMAT))
     facts = o.get("facts")
     return Assessment(
         assessment_id=str(o["assessment_id"]),
@@ -122,6 +136,9 @@ def assessment_from_obj(o: JsonObject) -> Assessment:
         assessed_at=_parse_instant(o["assessed_at"]),
         facts=dict(facts) if isinstance(facts, dict) else None,
         screened_by=_principal_from_obj(o.get("screened_by")),
+        stage=str(o.get("stage", STAGE_COUNTER)),
+        not_evaluated=tuple(str(c) for c in o.get("not_evaluated", ())),
+        supersedes=str(o.get("supersedes", "")),
     )
 
 

@@ -11,7 +11,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from departure_screening.domain import (
     POSTPONING_DECISIONS,
@@ -23,7 +23,14 @@ from departure_screening.errors import AlreadyExists, NotFound
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
-from departure_screening.store.base import ScreeningKeys, StoredAssessment, StoredDecision
+from departure_screening.screening.shadow import ShadowResult
+from departure_screening.store.alert_feed import ALERT_PAGE
+from departure_screening.store.base import (
+    ScreeningKeys,
+    StoredAssessment,
+    StoredDecision,
+    open_preliminary,
+)
 
 
 @dataclass
@@ -40,6 +47,10 @@ class MemoryStore:
         self._rows: list[_Row] = []
         # Decisions by request id, with their fingerprints.
         self._decisions: dict[str, tuple[str, StoredDecision]] = {}
+        # Every alert raised, numbered from 1 in raise order.
+        self._alerts: list[GroupAlert] = []
+        # Shadow results by assessment id (see ``SqlStore.save_shadows``).
+        self.shadows: dict[str, ShadowResult] = {}
         self._reindex()
 
     def _reindex(self) -> None:
@@ -80,9 +91,30 @@ class MemoryStore:
                 del self._rows[mark:]  # nothing of a failed transaction stays
                 self._reindex()
                 raise
-        for tx in txs:
-            if tx.alert is not None:
-                self.alerts.publish(tx.alert)
+            # Numbered and published under the lock, so watchers get them in id order
+            # (publishing never waits).
+            for tx in txs:
+                if tx.alert is not None:
+                    alert = replace(tx.alert, alert_id=len(self._alerts) + 1)
+                    self._alerts.append(alert)
+                    self.alerts.publish(alert)
+
+    def alerts_after(
+        self,
+        after: int,
+        *,
+        checkpoint: str | None = None,
+        mode: str | None = None,
+        limit: int = ALERT_PAGE,
+    ) -> list[GroupAlert]:
+        with self._lock:
+            later = self._alerts[max(after, 0) :]
+        return [
+            a
+            for a in later
+            if (checkpoint is None or a.checkpoint == checkpoint)
+            and (mode is None or a.mode == mode)
+        ][:limit]
 
     def _save(self, keys: ScreeningKeys, assessment: Assessment) -> None:
         row = _Row(keys, assessment)
@@ -112,6 +144,12 @@ class MemoryStore:
             if row is None:
                 raise NotFound(f"no assessment {assessment_id!r}")
             return row.assessment, list(row.decisions)
+
+    def save_shadows(self, results: Sequence[ShadowResult]) -> None:
+        with self._lock:
+            for r in results:
+                if r.assessment_id in self._by_assessment:
+                    self.shadows.setdefault(r.assessment_id, r)
 
     def write_gate(self) -> AbstractContextManager[None]:
         return nullcontext()
@@ -187,6 +225,11 @@ class _MemoryTransaction:
 
     def history(self, watchlist: frozenset[str], windows: ContextWindows) -> HistoryContext:
         return self._store._history(self._keys, watchlist, windows)
+
+    def superseded(self) -> str:
+        k = self._keys
+        rows = self._store._by_traveller.get((k.mode, k.traveller_key), ())
+        return open_preliminary([r.assessment for r in rows if r.keys.trip_key == k.trip_key])
 
     def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
         # Visible at once to the screenings after it in the same transaction.

@@ -8,10 +8,11 @@ manifest of 500 would take 500): a retry racing its original on another replica
 meets UNIQUE(request_id) through INSERT ... ON CONFLICT DO NOTHING, its transaction
 is rolled back and run again, and then finds the winner's assessment.
 
-Group alerts reach every replica: the screening transaction sends a NOTIFY (delivered
-only if it commits), and each store LISTENs on a thread of its own. The replica that
-raised an alert publishes it directly after commit and skips its own notification,
-so its watchers get it exactly once whether or not its listener is connected.
+Group alerts reach every replica through the alerts table: each store's alert feed
+(``alert_feed.py``) publishes what was stored past the last id it read. The screening
+transaction sends a NOTIFY (delivered only if it commits) and each store LISTENs on a
+thread of its own, only to wake its feed at once; a notification lost while the
+listener reconnects costs a poll interval, never an alert.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import datetime as dt
 import functools
 import hashlib
 import itertools
-import json
 import logging
 import re
 import threading
@@ -37,7 +37,7 @@ from departure_screening.domain import GroupAlert
 from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.store import chain
-from departure_screening.store.codec import alert_from_obj, alert_to_obj, canonical, decode_alert
+from departure_screening.store.codec import alert_to_obj, canonical
 from departure_screening.store.migrations.postgres import MIGRATIONS
 from departure_screening.store.sqlbase import Db, Row, SqlStore
 
@@ -47,6 +47,8 @@ ALERT_CHANNEL = "depscreen_alerts"
 # NOTIFY payloads must stay under 8000 bytes; a bigger alert is sent by reference.
 _MAX_PAYLOAD = 7000
 _PING_SECONDS = 5.0
+# How often the alert feed reads the table without being woken (a lost notification).
+ALERT_POLL_SECONDS = 1.0
 _cursor_names = itertools.count()
 
 
@@ -125,6 +127,7 @@ def _unavailable(e: BaseException) -> StoreUnavailable:
 
 class PostgresStore(SqlStore):
     _FOR_UPDATE = " FOR UPDATE"
+    _LOCK_SHADOWS = "LOCK TABLE shadow_results IN ROW EXCLUSIVE MODE"
 
     def __init__(
         self,
@@ -189,6 +192,7 @@ class PostgresStore(SqlStore):
             self._pool.close()
             raise
         if listen:
+            self._start_alert_feed(ALERT_POLL_SECONDS)
             self._listener = threading.Thread(
                 target=self._listen_loop, name="depscreen-alert-listener", daemon=True
             )
@@ -282,15 +286,16 @@ class PostgresStore(SqlStore):
                 ) as conn:
                     conn.execute(f"LISTEN {ALERT_CHANNEL}")
                     self._listening.set()
+                    # What was raised while it was not listening is read now.
+                    self._wake_feed()
                     delay = 0.2
                     last_ping = time.monotonic()
                     while not self._stop.is_set():
                         # The generator holds the connection while it runs: collect, then
                         # deliver (a delivery may query). Notifications arriving meanwhile
                         # wait in psycopg's backlog for the next round.
-                        notes = list(conn.notifies(timeout=0.5, stop_after=1))
-                        for note in notes:
-                            self._deliver(conn, note.payload)
+                        if list(conn.notifies(timeout=0.5, stop_after=1)):
+                            self._wake_feed()
                         if time.monotonic() - last_ping > _PING_SECONDS:
                             # A query now and then notices a dead connection early.
                             conn.execute("SELECT 1")
@@ -307,24 +312,9 @@ class PostgresStore(SqlStore):
             self._stop.wait(delay)
             delay = min(delay * 2, 5.0)
 
-    def _deliver(self, conn: psycopg.Connection[Any], payload: str) -> None:
-        try:
-            message = json.loads(payload)
-            if message.get("origin") == self._origin:
-                return  # published locally right after commit
-            if "alert" in message:
-                alert = alert_from_obj(message["alert"])
-            else:
-                row = conn.execute(
-                    "SELECT body FROM group_alerts WHERE alert_id = %s", (message["alert_id"],)
-                ).fetchone()
-                if row is None:
-                    return
-                alert = decode_alert(str(row[0]))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning("ignoring a malformed alert notification")
-            return
-        self.alerts.publish(alert)
+    def _wake_feed(self) -> None:
+        if self._feed is not None:
+            self._feed.wake()
 
     def wait_listening(self, timeout: float) -> bool:
         """True once the listener is connected (tests and health checks)."""
@@ -334,6 +324,7 @@ class PostgresStore(SqlStore):
         self._stop.set()
         if self._listener is not None:
             self._listener.join(timeout=5)
+        self._stop_alert_feed()
         self._pool.close()
 
 

@@ -16,7 +16,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from departure_screening.domain import (
@@ -29,18 +29,31 @@ from departure_screening.errors import AlreadyExists, NotFound
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.context import HistoryContext
 from departure_screening.screening.ruleset import ContextWindows
+from departure_screening.screening.shadow import ShadowResult
 from departure_screening.store import chain
+from departure_screening.store.alert_feed import ALERT_PAGE, AlertFeed
 from departure_screening.store.base import (
     ReplayQuery,
     ReplayRecord,
     RequestIdRace,
     ScreeningKeys,
+    ShadowReplayRecord,
     StoredAssessment,
     StoredDecision,
+    TripKey,
+    open_preliminary,
 )
-from departure_screening.store.chain import ASSESSMENTS, DECISIONS, PURGES, ChainPoint, Link
+from departure_screening.store.chain import (
+    ASSESSMENTS,
+    DECISIONS,
+    PURGES,
+    SHADOWS,
+    ChainPoint,
+    Link,
+)
 from departure_screening.store.codec import (
     canonical,
+    decode_alert,
     decode_assessment,
     decode_decision,
     encode_alert,
@@ -48,6 +61,7 @@ from departure_screening.store.codec import (
     encode_decision,
 )
 from departure_screening.store.migrations import Migration
+from departure_screening.store.shadow_codec import decode_shadow, encode_shadow
 
 Row = tuple[Any, ...]
 
@@ -108,6 +122,9 @@ _ASSESSMENT_COLUMNS = (
     "assessed_at",
 )
 _DECISION_COLUMNS = ("assessment_id", "decision", "officer_id", "decided_at")
+_SHADOW_COLUMNS = ("assessment_id", "ruleset_version", "band")
+# The schema migration that added shadow_results, on both backends.
+SHADOW_SCHEMA_VERSION = 3
 _POSTPONING = tuple(sorted(POSTPONING_DECISIONS))
 # Bounded IN lists: SQLite caps the number of parameters of a statement.
 _BATCH = 400
@@ -189,7 +206,11 @@ def _window(departure: dt.date, days: int) -> tuple[dt.date, dt.date] | None:
 
 
 def _replay_select(
-    query: ReplayQuery, date_param: Callable[[dt.date], Any], *, count: bool = False
+    query: ReplayQuery,
+    date_param: Callable[[dt.date], Any],
+    *,
+    count: bool = False,
+    shadow: bool = False,
 ) -> tuple[str, list[Any]]:
     where, params = [], []
     for column, op, value in (
@@ -208,11 +229,29 @@ def _replay_select(
         "(SELECT d.decision FROM decisions d WHERE d.assessment_id = a.assessment_id"
         " ORDER BY d.chain_seq DESC LIMIT 1)"
     )
+    if shadow:
+        return (
+            f"SELECT a.body, a.departure_date, {last_decision}, s.body FROM assessments a"
+            f" LEFT JOIN shadow_results s ON s.assessment_id = a.assessment_id{condition}"
+            " ORDER BY a.chain_seq",
+            params,
+        )
     return (
         f"SELECT a.body, a.departure_date, {last_decision} FROM assessments a{condition}"
         " ORDER BY a.chain_seq",
         params,
     )
+
+
+def _has_shadows(db: Db) -> bool:
+    """Whether the store has its shadow results table: a store opened as it is (by the
+    audit commands, without migrating) may predate it, and still reads and verifies."""
+    row = db.one("SELECT MAX(version) FROM schema_migrations")
+    return row is not None and row[0] is not None and int(row[0]) >= SHADOW_SCHEMA_VERSION
+
+
+def _shadow_values(r: ShadowResult) -> tuple[str, str, str]:
+    return (r.assessment_id, r.ruleset_version, r.band)
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -230,8 +269,10 @@ class SqlStore(ABC):
 
     alerts: AlertHub
     applied_migrations: tuple[int, ...] = ()
+    _feed: AlertFeed | None = None
     # Appended to the read of the chain head so that appends queue on it.
     _FOR_UPDATE = ""
+    _LOCK_SHADOWS = ""
 
     # -- backend hooks --------------------------------------------------------
 
@@ -326,10 +367,9 @@ class SqlStore(ABC):
             txs = [_SqlTransaction(batch, k) for k in keys]
             yield txs
             batch.flush()
-        for tx in txs:
-            if tx.alert is not None:
-                # After commit, so watchers never hear of an alert that was rolled back.
-                self.alerts.publish(tx.alert)
+        if self._feed is not None and any(tx.alert is not None for tx in txs):
+            # After commit, so watchers never hear of an alert that was rolled back.
+            self._feed.wake()
 
     def record_decision(self, record: DecisionRecord) -> Assessment:
         return self.decide(record, "").assessment
@@ -416,6 +456,98 @@ class SqlStore(ABC):
             row = db.one(sql, params)
             return int(row[0]) if row else 0
 
+    def alerts_after(
+        self,
+        after: int,
+        *,
+        checkpoint: str | None = None,
+        mode: str | None = None,
+        limit: int = ALERT_PAGE,
+    ) -> list[GroupAlert]:
+        """Stored alerts with an id past ``after``, in id order (raise order)."""
+        where: list[str] = ["alert_id > ?"]
+        params: list[Any] = [after]
+        if checkpoint is not None:
+            where.append("checkpoint = ?")
+            params.append(checkpoint)
+        if mode is not None:
+            where.append("mode = ?")
+            params.append(mode)
+        with self._errors(), self._transaction(write=False) as db:
+            rows = db.all(
+                f"SELECT alert_id, body FROM group_alerts WHERE {' AND '.join(where)}"
+                " ORDER BY alert_id LIMIT ?",
+                (*params, limit),
+            )
+        return [replace(decode_alert(str(body)), alert_id=int(i)) for i, body in rows]
+
+    def _start_alert_feed(self, poll_seconds: float) -> None:
+        """Publish alerts stored from now on to ``self.alerts`` (a serving store)."""
+        with self._errors(), self._transaction(write=False) as db:
+            row = db.one("SELECT COALESCE(MAX(alert_id), 0) FROM group_alerts")
+        last = int(row[0]) if row else 0
+        self._feed = AlertFeed(
+            self.alerts_after, self.alerts, start_after=last, poll_seconds=poll_seconds
+        )
+
+    def _stop_alert_feed(self) -> None:
+        if self._feed is not None:
+            self._feed.close()
+
+    def save_shadows(self, results: Sequence[ShadowResult]) -> None:
+        """Store shadow results beside their assessments, chained, in one transaction.
+
+        A result whose assessment is gone (purged meanwhile) is dropped."""
+        if not results:
+            return
+        with self._errors(), self._transaction() as db:
+            if self._LOCK_SHADOWS:
+                # Wait for the table before the chain head: a shadow write held up on it
+                # must not hold up the screenings that append to the chain meanwhile.
+                db.execute(self._LOCK_SHADOWS)
+            db.one("SELECT seq FROM chain_state WHERE name = 'head'" + self._FOR_UPDATE)
+            assessed: dict[str, Any] = {}
+            for part in _chunks(sorted({r.assessment_id for r in results})):
+                for assessment_id, at in db.all(
+                    "SELECT assessment_id, assessed_at FROM assessments"
+                    f" WHERE assessment_id IN ({_placeholders(len(part))})",
+                    part,
+                ):
+                    assessed[str(assessment_id)] = at
+            appender = _ChainAppender(self, db)
+            rows = []
+            for r in results:
+                if r.assessment_id not in assessed:
+                    continue
+                body = encode_shadow(r)
+                columns = dict(zip(_SHADOW_COLUMNS, _shadow_values(r), strict=True))
+                digest = chain.record_digest(SHADOWS, columns, body)
+                # Purged with its assessment, so it carries the same purge key.
+                purge_key = self._instant_text(assessed[r.assessment_id])
+                link = appender.append(SHADOWS, r.assessment_id, digest, purge_key)
+                rows.append((*_shadow_values(r), body, link.seq))
+            if rows:
+                db.many(
+                    "INSERT INTO shadow_results (assessment_id, ruleset_version, band, body,"
+                    " chain_seq) VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+            appender.flush()
+
+    def shadow_records(self, query: ReplayQuery) -> Iterator[ShadowReplayRecord]:
+        """Stored assessments in ``query``, oldest first, each with its last decision
+        and its shadow result (None without one), on one read-only snapshot."""
+        with self._errors(), self._transaction(write=False) as db:
+            shadow = _has_shadows(db)
+            sql, params = _replay_select(query, self._date_param, shadow=shadow)
+            for row in db.stream(sql, params):
+                yield ShadowReplayRecord(
+                    decode_assessment(str(row[0])),
+                    dt.date.fromisoformat(self._date_text(row[1])),
+                    None if row[2] is None else str(row[2]),
+                    decode_shadow(str(row[3])) if shadow and row[3] is not None else None,
+                )
+
     def write_gate(self) -> AbstractContextManager[None]:
         return nullcontext()
 
@@ -423,6 +555,12 @@ class SqlStore(ABC):
         """The last link appended to the audit chain; sequence 0 while none has been."""
         with self._errors(), self._transaction(write=False) as db:
             return self._chain_point(db, "head")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Db]:
+        """One read-only transaction over one snapshot of the whole store (backups)."""
+        with self._errors(), self._transaction(write=False) as db:
+            yield db
 
     def check(self) -> None:
         with self._errors(), self._transaction(write=False) as db:
@@ -519,6 +657,27 @@ class SqlStore(ABC):
                 )
         return trips
 
+    def _staged_by_trip(
+        self, db: Db, keys: Sequence[ScreeningKeys]
+    ) -> dict[TripKey, list[Assessment]]:
+        """The staged assessments (format 3: preliminary ones and those superseding one) of
+        the batch's counter screenings' travellers, by trip, in screening order. One read
+        for the batch; a traveller screened only at counters has none."""
+        wanted = {k.trip_key for k in keys if not k.preliminary}
+        found: dict[TripKey, list[Assessment]] = {}
+        for part in _chunks(sorted({t[0] for t in wanted})):
+            for traveller_key, mode, flight_number, departure_date, body in db.all(
+                "SELECT traveller_key, mode, flight_number, departure_date, body FROM assessments"
+                f" WHERE traveller_key IN ({_placeholders(len(part))})"
+                " AND body LIKE '%\"supersedes\":%' ORDER BY chain_seq",
+                part,
+            ):
+                day = dt.date.fromisoformat(self._date_text(departure_date))
+                trip = (str(traveller_key), str(mode), str(flight_number), day)
+                if trip in wanted:
+                    found.setdefault(trip, []).append(decode_assessment(str(body)))
+        return found
+
     def _save(
         self, batch: _ScreeningBatch, keys: ScreeningKeys, a: Assessment, alert: GroupAlert | None
     ) -> None:
@@ -552,6 +711,8 @@ class SqlStore(ABC):
             # the others when the batch ends.
             batch.assessment_rows.append(row)
         batch.existing[keys.request_id] = StoredAssessment(a, keys.fingerprint)
+        if a.preliminary or a.supersedes:
+            batch.staged.setdefault(keys.trip_key, []).append(a)
         if alert is not None:
             alert_row = db.one(
                 "INSERT INTO group_alerts (assessment_id, checkpoint, mode, raised_at, body)"
@@ -636,7 +797,27 @@ class SqlStore(ABC):
                 "SELECT chain_seq, purge_id, cutoff, body FROM purges ORDER BY chain_seq"
             )
         )
-        records = heapq.merge(assessments, decisions, purges, key=lambda r: r.seq)
+        shadows = (
+            ()
+            if not _has_shadows(db)
+            else (
+                chain.StoredRecord(
+                    int(r[0]),
+                    SHADOWS,
+                    str(r[1]),
+                    chain.record_digest(
+                        SHADOWS,
+                        dict(zip(_SHADOW_COLUMNS, map(str, r[1:-1]), strict=True)),
+                        str(r[-1]),
+                    ),
+                )
+                for r in db.stream(
+                    f"SELECT chain_seq, {', '.join(_SHADOW_COLUMNS)}, body FROM shadow_results"
+                    " ORDER BY chain_seq"
+                )
+            )
+        )
+        records = heapq.merge(assessments, decisions, purges, shadows, key=lambda r: r.seq)
         return chain.verify(anchor, head, links, records, events)
 
     def _assessment_record(self, r: Row) -> chain.StoredRecord:
@@ -753,16 +934,19 @@ class SqlStore(ABC):
                 chunk_cutoff = chain.parse_utc_text(self._instant_text(boundary))
         at = self._instant_param(chunk_cutoff)
         decisions = 0
+        shadows = _has_shadows(db)
         for batch in _chunks(ids):
             marks = _placeholders(len(batch))
             row = db.one(f"SELECT COUNT(*) FROM decisions WHERE assessment_id IN ({marks})", batch)
             decisions += int(row[0]) if row else 0
             db.execute(
                 f"UPDATE audit_chain SET purged = ? WHERE record_id IN ({marks})"
-                " AND record_table IN (?, ?)",
-                (True, *batch, ASSESSMENTS, DECISIONS),
+                " AND record_table IN (?, ?, ?)",
+                (True, *batch, ASSESSMENTS, DECISIONS, SHADOWS),
             )
             db.execute(f"DELETE FROM decisions WHERE assessment_id IN ({marks})", batch)
+            if shadows:
+                db.execute(f"DELETE FROM shadow_results WHERE assessment_id IN ({marks})", batch)
             db.execute(f"DELETE FROM assessments WHERE assessment_id IN ({marks})", batch)
         row = db.one("SELECT COUNT(*) FROM group_alerts WHERE raised_at < ?", (at,))
         alerts = int(row[0]) if row else 0
@@ -865,6 +1049,8 @@ class _ScreeningBatch:
         # Stored before the batch, then each save of the batch as it happens.
         self.existing = store._existing_many(db, [k.request_id for k in keys])
         self._postponed = store._postponed_trips(db, keys)
+        # Staged assessments by trip: stored before the batch, then the batch's own.
+        self.staged = store._staged_by_trip(db, keys)
         self.assessment_rows: list[tuple[Any, ...]] = []
         self.chain = _ChainAppender(store, db)
 
@@ -926,6 +1112,9 @@ class _SqlTransaction:
 
     def history(self, watchlist: frozenset[str], windows: ContextWindows) -> HistoryContext:
         return self._batch.store._history(self._batch, self._keys, watchlist, windows)
+
+    def superseded(self) -> str:
+        return open_preliminary(self._batch.staged.get(self._keys.trip_key, ()))
 
     def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
         if self._saved:

@@ -9,10 +9,10 @@ other and each sees the ones before it. Writers of several processes first queue
 on a lock file (``<db>.lock``): SQLite's own busy wait polls with sleeps of up to
 100 ms, which would stall a counter behind another process's commit.
 
-Group alerts reach watchers in other processes on the same file through a poll of
-the alerts table (``watch_other_processes``); this process's own alerts are
-delivered as soon as they commit. A background thread checkpoints the WAL, so no
-counter's commit pays for it.
+Group alerts reach watchers through the alert feed (``alert_feed.py``), which reads
+the alerts table: at once after this process's commits, and every
+``ALERT_POLL_SECONDS`` for other processes' alerts (``watch_other_processes``). A
+background thread checkpoints the WAL, so no counter's commit pays for it.
 """
 
 from __future__ import annotations
@@ -23,17 +23,14 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from departure_screening.domain import GroupAlert
 from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.store import chain
-from departure_screening.store.codec import decode_alert
 from departure_screening.store.migrations.sqlite import MIGRATIONS
 from departure_screening.store.sqlbase import Db, Row, SqlStore
 
@@ -49,13 +46,16 @@ ALERT_POLL_SECONDS = 0.2
 CHECKPOINT_SECONDS = 0.2
 # WAL frames (pages) past which a commit checkpoints the rest itself: about 32 MiB.
 WAL_RESTART_FRAMES = 8192
+# Free space on the store's filesystem under which ``check`` (health) reports it full.
+# Asked of the filesystem, not found by a probe commit: a failed commit leaves the log's
+# new blocks allocated, so a small write still fits there while screenings fail. A
+# manifest's chunk of 500 writes about 2 MiB of log.
+MIN_FREE_BYTES = 4 * 1024 * 1024
 
 
 class _SqliteDb:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        # Alerts inserted by this transaction (see SqliteStore._announce).
-        self.alert_ids: list[int] = []
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._conn.execute(sql, tuple(params))
@@ -102,10 +102,6 @@ class SqliteStore(SqlStore):
         self._gate_holder: int | None = None
         self._closed = False
         self._stop = threading.Event()
-        # Alert ids this process raised: the poll skips them (they were delivered at commit).
-        self._own_alerts: set[int] = set()
-        self._own_lock = threading.Lock()
-        self._watch_other_processes = watch_other_processes
         self._existing = existing or read_only
         self._read_only = read_only
         self._maintenance: threading.Thread | None = None
@@ -132,12 +128,16 @@ class SqliteStore(SqlStore):
                 if not self._existing:
                     with self._writer():
                         self.applied_migrations = self._migrate()
-                last_alert = self._last_alert_id()
+                if not self._existing:
+                    # Other processes' alerts are found only by reading; this one's
+                    # commits wake the feed.
+                    poll = ALERT_POLL_SECONDS if watch_other_processes else 1.0
+                    self._start_alert_feed(poll)
             except BaseException:
                 os.close(self._lock_fd)
                 raise
         self._maintenance = threading.Thread(
-            target=self._maintain, args=(last_alert,), daemon=True, name="sqlite-maintenance"
+            target=self._maintain, daemon=True, name="sqlite-maintenance"
         )
         self._maintenance.start()
 
@@ -205,20 +205,12 @@ class SqliteStore(SqlStore):
         # ``locks`` need nothing more here: BEGIN IMMEDIATE serialises every writer.
         with self._writer() if write else nullcontext(), self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            db = _SqliteDb(conn)
-            try:
-                if purge:
-                    conn.execute("INSERT INTO purge_guard (active) VALUES (1)")
-                yield db
-                if purge:
-                    conn.execute("DELETE FROM purge_guard")
-                conn.execute("COMMIT")
-            except BaseException:
-                # A rolled-back alert id is given out again, maybe to another process:
-                # it must not stay marked as this process's own.
-                with self._own_lock:
-                    self._own_alerts.difference_update(db.alert_ids)
-                raise
+            if purge:
+                conn.execute("INSERT INTO purge_guard (active) VALUES (1)")
+            yield _SqliteDb(conn)
+            if purge:
+                conn.execute("DELETE FROM purge_guard")
+            conn.execute("COMMIT")
 
     def write_gate(self) -> AbstractContextManager[None]:
         """Hold the write lock across a commit queue's batch: taking the batch once
@@ -249,32 +241,38 @@ class SqliteStore(SqlStore):
         finally:
             self._write_lock.release()
 
-    # -- alerts of other processes ---------------------------------------------------
+    def check(self) -> None:
+        """Readable, and (unless read-only) with room on its disk for commits."""
+        super().check()
+        if self._read_only:
+            return
+        try:
+            fs = os.statvfs(self.path.parent)
+        except OSError as error:
+            raise StoreUnavailable(f"SQLite store unavailable: {error}") from error
+        free = fs.f_bavail * fs.f_frsize
+        if free < MIN_FREE_BYTES:
+            raise StoreUnavailable(
+                f"SQLite store unavailable: its disk is full ({free} bytes free,"
+                f" {MIN_FREE_BYTES} needed)"
+            )
 
-    def _announce(self, db: Db, alert: GroupAlert, alert_id: int) -> None:
-        # Marked before the commit makes the row visible to this process's poll.
-        cast(_SqliteDb, db).alert_ids.append(alert_id)
-        with self._own_lock:
-            self._own_alerts.add(alert_id)
+    # -- background work ---------------------------------------------------------
 
-    def _last_alert_id(self) -> int:
-        with self._connection() as conn:
-            row = conn.execute("SELECT COALESCE(MAX(alert_id), 0) FROM group_alerts").fetchone()
-            return int(row[0])
-
-    def _maintain(self, last_alert: int) -> None:
-        """Checkpoints, and (when asked) alerts of other processes, in the background."""
-        next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
-        while not self._stop.wait(ALERT_POLL_SECONDS):
+    def _maintain(self) -> None:
+        """Checkpoints in the background."""
+        failing = ""  # the error reported last; a full disk fails every pass alike
+        while not self._stop.wait(CHECKPOINT_SECONDS):
             try:
-                if self._watch_other_processes:
-                    last_alert = self._deliver_other_alerts(last_alert)
-                if time.monotonic() >= next_checkpoint:
-                    next_checkpoint = time.monotonic() + CHECKPOINT_SECONDS
-                    self._checkpoint()
+                self._checkpoint()
             except (sqlite3.Error, StoreUnavailable) as error:
-                if not self._stop.is_set():
+                if not self._stop.is_set() and str(error) != failing:
+                    failing = str(error)
                     log.warning("SQLite background work failed: %s", error)
+            else:
+                if failing:
+                    failing = ""
+                    log.info("SQLite background work succeeds again")
 
     def _checkpoint(self) -> None:
         with self._connection() as conn:
@@ -283,21 +281,6 @@ class SqliteStore(SqlStore):
             # the commit that takes it past WAL_RESTART_FRAMES does (SQLite's
             # autocheckpoint), with only the frames this pass has not copied left.
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    def _deliver_other_alerts(self, last: int) -> int:
-        with self._connection() as conn:
-            rows = conn.execute(
-                "SELECT alert_id, body FROM group_alerts WHERE alert_id > ? ORDER BY alert_id",
-                (last,),
-            ).fetchall()
-        for alert_id, body in rows:
-            last = int(alert_id)
-            with self._own_lock:
-                own = last in self._own_alerts
-                self._own_alerts.discard(last)
-            if not own:
-                self.alerts.publish(decode_alert(str(body)))
-        return last
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -337,6 +320,7 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self._stop.set()
+        self._stop_alert_feed()
         if self._maintenance is not None and self._maintenance is not threading.current_thread():
             self._maintenance.join(timeout=5)
         with self._pool_lock:

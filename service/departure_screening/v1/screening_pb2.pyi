@@ -18,6 +18,12 @@ class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MODE_LIVE: _ClassVar[Mode]
     MODE_TRAINING: _ClassVar[Mode]
 
+class Stage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STAGE_UNSPECIFIED: _ClassVar[Stage]
+    STAGE_COUNTER: _ClassVar[Stage]
+    STAGE_PRELIMINARY: _ClassVar[Stage]
+
 class Purpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PURPOSE_UNSPECIFIED: _ClassVar[Purpose]
@@ -77,6 +83,9 @@ class AlertKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 MODE_UNSPECIFIED: Mode
 MODE_LIVE: Mode
 MODE_TRAINING: Mode
+STAGE_UNSPECIFIED: Stage
+STAGE_COUNTER: Stage
+STAGE_PRELIMINARY: Stage
 PURPOSE_UNSPECIFIED: Purpose
 PURPOSE_TOURISM: Purpose
 PURPOSE_FAMILY_VISIT: Purpose
@@ -159,7 +168,7 @@ class Declaration(_message.Message):
     def __init__(self, purpose: _Optional[_Union[Purpose, str]] = ..., visa_type: _Optional[_Union[VisaType, str]] = ..., disnaker_recommendation_number: _Optional[str] = ..., bp2mi_registration_number: _Optional[str] = ...) -> None: ...
 
 class Screening(_message.Message):
-    __slots__ = ("request_id", "checkpoint", "mode", "officer_id", "traveller", "trip", "declaration", "observations")
+    __slots__ = ("request_id", "checkpoint", "mode", "officer_id", "traveller", "trip", "declaration", "observations", "stage")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -168,6 +177,7 @@ class Screening(_message.Message):
     TRIP_FIELD_NUMBER: _ClassVar[int]
     DECLARATION_FIELD_NUMBER: _ClassVar[int]
     OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     checkpoint: str
     mode: Mode
@@ -176,7 +186,8 @@ class Screening(_message.Message):
     trip: Trip
     declaration: Declaration
     observations: _containers.RepeatedScalarFieldContainer[Observation]
-    def __init__(self, request_id: _Optional[str] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., officer_id: _Optional[str] = ..., traveller: _Optional[_Union[Traveller, _Mapping]] = ..., trip: _Optional[_Union[Trip, _Mapping]] = ..., declaration: _Optional[_Union[Declaration, _Mapping]] = ..., observations: _Optional[_Iterable[_Union[Observation, str]]] = ...) -> None: ...
+    stage: Stage
+    def __init__(self, request_id: _Optional[str] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., officer_id: _Optional[str] = ..., traveller: _Optional[_Union[Traveller, _Mapping]] = ..., trip: _Optional[_Union[Trip, _Mapping]] = ..., declaration: _Optional[_Union[Declaration, _Mapping]] = ..., observations: _Optional[_Iterable[_Union[Observation, str]]] = ..., stage: _Optional[_Union[Stage, str]] = ...) -> None: ...
 
 class FiredIndicator(_message.Message):
     __slots__ = ("code", "weight", "title", "title_id", "legal_basis", "evidence", "remedy")
@@ -212,7 +223,7 @@ class GroupContext(_message.Message):
     def __init__(self, group_key: _Optional[str] = ..., members_screened: _Optional[int] = ...) -> None: ...
 
 class Assessment(_message.Message):
-    __slots__ = ("assessment_id", "request_id", "checkpoint", "mode", "score", "band", "recommended_action", "indicators", "ruleset_version", "group", "assessed_at", "screened_by")
+    __slots__ = ("assessment_id", "request_id", "checkpoint", "mode", "score", "band", "recommended_action", "indicators", "ruleset_version", "group", "assessed_at", "screened_by", "stage", "not_evaluated", "supersedes")
     ASSESSMENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +236,9 @@ class Assessment(_message.Message):
     GROUP_FIELD_NUMBER: _ClassVar[int]
     ASSESSED_AT_FIELD_NUMBER: _ClassVar[int]
     SCREENED_BY_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    NOT_EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    SUPERSEDES_FIELD_NUMBER: _ClassVar[int]
     assessment_id: str
     request_id: str
     checkpoint: str
@@ -237,7 +251,10 @@ class Assessment(_message.Message):
     group: GroupContext
     assessed_at: _timestamp_pb2.Timestamp
     screened_by: Principal
-    def __init__(self, assessment_id: _Optional[str] = ..., request_id: _Optional[str] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., score: _Optional[int] = ..., band: _Optional[_Union[RiskBand, str]] = ..., recommended_action: _Optional[_Union[Action, str]] = ..., indicators: _Optional[_Iterable[_Union[FiredIndicator, _Mapping]]] = ..., ruleset_version: _Optional[str] = ..., group: _Optional[_Union[GroupContext, _Mapping]] = ..., assessed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., screened_by: _Optional[_Union[Principal, _Mapping]] = ...) -> None: ...
+    stage: Stage
+    not_evaluated: _containers.RepeatedScalarFieldContainer[str]
+    supersedes: str
+    def __init__(self, assessment_id: _Optional[str] = ..., request_id: _Optional[str] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., score: _Optional[int] = ..., band: _Optional[_Union[RiskBand, str]] = ..., recommended_action: _Optional[_Union[Action, str]] = ..., indicators: _Optional[_Iterable[_Union[FiredIndicator, _Mapping]]] = ..., ruleset_version: _Optional[str] = ..., group: _Optional[_Union[GroupContext, _Mapping]] = ..., assessed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., screened_by: _Optional[_Union[Principal, _Mapping]] = ..., stage: _Optional[_Union[Stage, str]] = ..., not_evaluated: _Optional[_Iterable[str]] = ..., supersedes: _Optional[str] = ...) -> None: ...
 
 class IndicatorDefinition(_message.Message):
     __slots__ = ("code", "weight", "title", "title_id", "legal_basis", "remedy", "description", "mitigating")
@@ -284,7 +301,7 @@ class Principal(_message.Message):
     def __init__(self, device: _Optional[str] = ..., officer: _Optional[str] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("kind", "checkpoint", "mode", "group_key", "flight_number", "departure_date", "assessment_ids", "members_screened", "raised_at")
+    __slots__ = ("kind", "checkpoint", "mode", "group_key", "flight_number", "departure_date", "assessment_ids", "members_screened", "raised_at", "alert_id")
     KIND_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +311,7 @@ class Alert(_message.Message):
     ASSESSMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     MEMBERS_SCREENED_FIELD_NUMBER: _ClassVar[int]
     RAISED_AT_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     kind: AlertKind
     checkpoint: str
     mode: Mode
@@ -303,7 +321,8 @@ class Alert(_message.Message):
     assessment_ids: _containers.RepeatedScalarFieldContainer[str]
     members_screened: int
     raised_at: _timestamp_pb2.Timestamp
-    def __init__(self, kind: _Optional[_Union[AlertKind, str]] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., group_key: _Optional[str] = ..., flight_number: _Optional[str] = ..., departure_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., assessment_ids: _Optional[_Iterable[str]] = ..., members_screened: _Optional[int] = ..., raised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    alert_id: str
+    def __init__(self, kind: _Optional[_Union[AlertKind, str]] = ..., checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., group_key: _Optional[str] = ..., flight_number: _Optional[str] = ..., departure_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., assessment_ids: _Optional[_Iterable[str]] = ..., members_screened: _Optional[int] = ..., raised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., alert_id: _Optional[str] = ...) -> None: ...
 
 class ScreenRequest(_message.Message):
     __slots__ = ("screening",)
@@ -378,12 +397,14 @@ class ListIndicatorsResponse(_message.Message):
     def __init__(self, ruleset_version: _Optional[str] = ..., indicators: _Optional[_Iterable[_Union[IndicatorDefinition, _Mapping]]] = ...) -> None: ...
 
 class WatchAlertsRequest(_message.Message):
-    __slots__ = ("checkpoint", "mode")
+    __slots__ = ("checkpoint", "mode", "after_alert_id")
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     checkpoint: str
     mode: Mode
-    def __init__(self, checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ...) -> None: ...
+    after_alert_id: str
+    def __init__(self, checkpoint: _Optional[str] = ..., mode: _Optional[_Union[Mode, str]] = ..., after_alert_id: _Optional[str] = ...) -> None: ...
 
 class WatchAlertsResponse(_message.Message):
     __slots__ = ("alert",)

@@ -163,10 +163,14 @@ def test_every_client_refuses_flags_that_do_not_fit(
     assert not (tmp_path / "report").exists()
 
 
-def test_the_bench_refuses_tls_until_its_servers_serve_it(
-    pki: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("with_token", [False, True], ids=["certificate", "and token"])
+def test_the_bench_refuses_tls_material_as_it_makes_its_own(
+    pki: Path, capsys: pytest.CaptureFixture[str], with_token: bool
 ) -> None:
     argv = ["bench", "--tls-ca", str(pki / "ca.pem"), "--tls-cert", str(pki / "auditor.pem")]
     argv += ["--tls-key", str(pki / "auditor.key")]
+    if with_token:
+        argv += ["--token", "a.b.c"]
+    # Refused before any server starts: the bench's mTLS phase has certificates of its own.
     assert main(argv) == 2
-    assert "mTLS phase" in capsys.readouterr().err
+    assert "makes its own certificates and officer token" in capsys.readouterr().err

@@ -135,4 +135,23 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        3,
+        "shadow results beside assessments",
+        (
+            # One per assessment, chained like a decision and purged with its assessment.
+            """CREATE TABLE shadow_results (
+                assessment_id TEXT PRIMARY KEY REFERENCES assessments (assessment_id),
+                ruleset_version TEXT NOT NULL,
+                band TEXT NOT NULL,
+                body TEXT NOT NULL,
+                chain_seq BIGINT NOT NULL UNIQUE
+            )""",
+            """CREATE TRIGGER shadow_results_append_only BEFORE UPDATE OR DELETE
+               ON shadow_results FOR EACH ROW EXECUTE FUNCTION depscreen_append_only()""",
+        ),
+    ),
+)
+
 check_sequence(MIGRATIONS)

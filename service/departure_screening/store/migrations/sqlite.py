@@ -126,4 +126,26 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        3,
+        "shadow results beside assessments",
+        (
+            # One per assessment, chained like a decision and purged with its assessment.
+            """CREATE TABLE shadow_results (
+                assessment_id TEXT PRIMARY KEY REFERENCES assessments (assessment_id),
+                ruleset_version TEXT NOT NULL,
+                band TEXT NOT NULL,
+                body TEXT NOT NULL,
+                chain_seq INTEGER NOT NULL UNIQUE
+            )""",
+            """CREATE TRIGGER shadow_results_no_update BEFORE UPDATE ON shadow_results
+               BEGIN SELECT RAISE(ABORT, 'shadow_results are append-only'); END""",
+            """CREATE TRIGGER shadow_results_no_delete BEFORE DELETE ON shadow_results
+               WHEN NOT EXISTS (SELECT 1 FROM purge_guard)
+               BEGIN SELECT RAISE(ABORT, 'shadow_results are removed only by audit purge'); END""",
+        ),
+    ),
+)
+
 check_sequence(MIGRATIONS)

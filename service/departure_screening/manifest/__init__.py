@@ -1,0 +1,1 @@
+"""``depscreen manifest screen``: airline passenger lists screened before the counter."""
