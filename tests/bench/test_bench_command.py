@@ -52,6 +52,8 @@ def test_bench_reports_every_figure_as_json() -> None:
     unary = figures["unary"]
     assert abs(unary["ratio"] - unary["screen_rps"] / unary["baseline_rps"]) < 0.001
     assert abs(unary["ratio_durable"] - unary["screen_rps"] / unary["durable_baseline_rps"]) < 0.001
+    for key in ("cpu_us_per_call", "baseline_cpu_us_per_call", "durable_baseline_cpu_us_per_call"):
+        assert unary[key] > 0 and figures["stream"][key] > 0
     assert figures["stream"]["screen_per_s"] > 0 and figures["stream"]["ratio"] > 0
     stream = figures["stream"]
     assert stream["durable_baseline_per_s"] > 0
@@ -159,3 +161,20 @@ def test_bench_refuses_fewer_than_one_process_before_starting_anything() -> None
     result = _bench(*SMALL, "--processes", "0", timeout=30)
     assert result.returncode == 2
     assert "--processes: must be at least 1, got 0" in result.stderr
+
+
+def test_bench_runs_only_the_phases_it_is_given() -> None:
+    result = _bench(*SMALL, "--phases", "memory,latency", "--processes", "1")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["phases"] == ["latency", "memory"]  # in the order the bench runs them
+    assert figures["latency_ms"]["p99"] > 0 and figures["memory"]["rss_start_mb"] > 0
+    assert not {"unary", "stream", "replay", "streams"} & figures.keys()
+    assert set(figures["targets_met"]) == {"latency_ms.p99", "memory.growth_pct"}
+
+
+def test_bench_refuses_a_phase_it_does_not_know() -> None:
+    result = _bench(*SMALL, "--phases", "unary,warp", timeout=60)
+    assert result.returncode == 2
+    assert "unknown phase 'warp'" in result.stderr and "unary, stream, replay" in result.stderr
+    assert result.stdout == ""

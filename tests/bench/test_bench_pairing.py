@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from departure_screening.access.client import ClientCredentials
 from departure_screening.bench.children import Child
-from departure_screening.bench.phases import Traffic, in_turn
+from departure_screening.bench.phases import Traffic, in_turn, in_turn_costed
 
 
 def test_slices_alternate_abba_and_each_rate_is_the_mean_of_its_slices() -> None:
@@ -54,3 +56,34 @@ def test_three_servers_take_turns_forward_then_backward() -> None:
     rates = in_turn(measure, children, 6.0, Traffic("t"), slices=2)
     assert calls == ["service", "transport", "durable", "durable", "transport", "service"]
     assert rates == [1.0, 2.0, 3.0]
+
+
+class _Metered(Child):
+    """A child whose processes spend ``cost`` CPU seconds per call it answers."""
+
+    def __init__(self, target: str, cost: float) -> None:
+        super().__init__([], target)
+        self.cost = cost
+        self.spent = 0.0
+
+    def cpu_seconds(self) -> float:
+        return self.spent
+
+
+def test_cpu_per_call_is_the_cpu_of_each_servers_own_slices() -> None:
+    cheap, dear = _Metered("cheap", 0.0005), _Metered("dear", 0.002)
+    children = {"cheap": cheap, "dear": dear}
+
+    def measure(target: str, seconds: float, traffic: Traffic, _: ClientCredentials) -> float:
+        child = children[target]
+        rate = 1000.0
+        time.sleep(seconds)
+        child.spent += rate * seconds * child.cost
+        return rate
+
+    result = in_turn_costed(measure, [cheap, dear], 0.2, Traffic("t"), slices=2)
+    assert [r.rate for r in result] == [1000.0, 1000.0]
+    # The calls are counted over each slice's whole time, a little more than
+    # ``seconds``: the figure may come out a little low, never high.
+    assert 400 < result[0].cpu_us_per_call <= 500
+    assert 1600 < result[1].cpu_us_per_call <= 2000

@@ -56,6 +56,10 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         limits = limits or StreamLimits()
         self._watch_slots = Slots(limits.watchers)
         self._manifest_slots = Slots(limits.manifest_streams)
+        # Labelled children looked up once, not at every call.
+        self._requests: dict[tuple[str, str], Any] = {}
+        self._screen_seconds = metrics.screening_duration.labels("Screen")
+        self._manifest_seconds = metrics.screening_duration.labels("ScreenManifest")
 
     # -- helpers -------------------------------------------------------------
 
@@ -104,7 +108,10 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         )
 
     def _count(self, method: str, code: str) -> None:
-        self._metrics.rpc_requests.labels(method, code).inc()
+        counter = self._requests.get((method, code))
+        if counter is None:
+            counter = self._requests[method, code] = self._metrics.rpc_requests.labels(method, code)
+        counter.inc()
 
     def _screen_one(self, request: pb.ScreenRequest, deadline: float | None) -> pb.Assessment:
         started = time.perf_counter()
@@ -117,7 +124,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
         outcome = self._screener.screen(
             convert.screening_from_pb(request.screening, current_principal.get()), deadline
         )
-        self._metrics.screening_duration.labels("Screen").observe(time.perf_counter() - started)
+        self._screen_seconds.observe(time.perf_counter() - started)
         return convert.assessment_to_pb(outcome.assessment)
 
     def _screen_chunk(
@@ -139,7 +146,7 @@ class ScreeningServicer(pb_grpc.ScreeningServiceServicer):  # type: ignore[misc]
                 valid.append(convert.screening_from_pb(request.screening, by))
         results = iter(self._screener.screen_many(valid, deadline) if valid else [])
         elapsed = time.perf_counter() - started
-        observe = self._metrics.screening_duration.labels("ScreenManifest").observe
+        observe = self._manifest_seconds.observe
         out: list[pb.ScreenManifestResponse] = []
         for response in responses:
             if response is None:

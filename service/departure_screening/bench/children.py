@@ -47,6 +47,17 @@ def tree_rss_mb(pid: int) -> float:
     return _rss_mb(pid) + sum(tree_rss_mb(int(c)) for c in children)
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User and system CPU of the process, its threads and its worker processes so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(tree_cpu_seconds(int(c)) for c in children)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Child:
     procs: list[subprocess.Popen[bytes]]
@@ -57,6 +68,9 @@ class Child:
     @property
     def pid(self) -> int:
         return self.procs[0].pid
+
+    def cpu_seconds(self) -> float:
+        return sum(tree_cpu_seconds(proc.pid) for proc in self.procs)
 
     def stop(self) -> None:
         for proc in self.procs:

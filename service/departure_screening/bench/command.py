@@ -51,8 +51,10 @@ from departure_screening.bench.phases import (
     MANIFEST_SIZE,
     OVERLOAD_FACTOR,
     REPLAY_STREAMS,
+    Sliced,
     Traffic,
     in_turn,
+    in_turn_costed,
     latency_at_rate,
     latency_with_open_streams,
     memory_growth,
@@ -73,6 +75,33 @@ SETTLE_SECONDS = 2.0
 EXIT_CANNOT_RUN = 2
 
 
+# Every phase, in the order they run; ``--phases`` picks a subset.
+PHASES = (
+    "unary",
+    "stream",
+    "replay",
+    "access",
+    "paxlst",
+    "latency",
+    "streams",
+    "memory",
+    "overload",
+)
+# Phases that compare the service with the baselines; the others need the service alone.
+_WITH_BASELINES = frozenset({"unary", "stream", "replay"})
+
+
+def parse_phases(text: str) -> tuple[str, ...]:
+    """``unary,replay`` → the named phases in run order; an unknown or empty name is refused."""
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in PHASES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown phase {', '.join(map(repr, unknown))}: choose from {', '.join(PHASES)}"
+        )
+    return tuple(phase for phase in PHASES if phase in names)
+
+
 def run_bench(
     seconds: float,
     rate: float,
@@ -81,79 +110,83 @@ def run_bench(
     replay: int = NATIONAL_DAY,
     processes: int = 1,
     store: str | None = None,
+    phases: tuple[str, ...] = PHASES,
 ) -> dict[str, Any]:
     """Raises BenchError."""
     if store is not None:
         check_store_empty(store)
     host = machine.describe()  # before the servers start, so that nothing else runs
+    result: dict[str, Any] = {
+        "machine": host,
+        "processes": processes,
+        "store": parse_store_url(store).kind if store else SQLITE,
+        "phases": list(phases),
+    }
     with tempfile.TemporaryDirectory(prefix="depscreen-bench-") as tmp, ExitStack() as running:
         env = service_environment(Path(tmp), store)
         service = start_service(Path(tmp), env, processes)
         running.callback(service.stop)
-        baseline = start_baseline(processes)
-        running.callback(baseline.stop)
-        durable = start_baseline(processes, durable=Path(tmp) / "durable-baseline.db")
-        running.callback(durable.stop)
-        servers = [service, baseline, durable]
+        servers = [service]
+        if _WITH_BASELINES.intersection(phases):
+            baseline = start_baseline(processes)
+            running.callback(baseline.stop)
+            durable = start_baseline(processes, durable=Path(tmp) / "durable-baseline.db")
+            running.callback(durable.stop)
+            servers += [baseline, durable]
         traffic = Traffic("bench")
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("unary", total=None)
-            s_rps, b_rps, d_rps = in_turn(unary_rps, servers, seconds, traffic)
-            progress.update(task, description="stream")
-            s_stream, b_stream, d_stream = in_turn(stream_per_s, servers, seconds, traffic)
-            progress.update(task, description=f"replay of {replay} screenings")
-            replay_s = replay_seconds(service.target, replay, traffic)
-            replay_d = replay_seconds(durable.target, replay, traffic)
-            progress.update(task, description="mTLS and access control")
-            access = access_phase(Path(tmp), env, service, processes, seconds, traffic)
-            progress.update(task, description="PAXLST manifests read and screened")
-            paxlst = paxlst_rate(service.target)
-            progress.update(task, description=f"latency at {rate:g}/s")
-            time.sleep(SETTLE_SECONDS)
-            latency = latency_at_rate(service.target, rate, seconds, traffic)
-            progress.update(task, description="latency beside open streams")
-            streams = latency_with_open_streams(service.target, rate, seconds, traffic)
-            progress.update(task, description="memory", total=screenings * 1.1)
-            memory = memory_growth(
-                service, screenings, traffic, lambda n: progress.advance(task, n)
-            )
-            # Last: the refused calls leave nothing behind, but the admitted ones'
-            # threads and buffers would weigh on the memory phase's start.
-            progress.update(task, description="overload", total=None)
-            time.sleep(SETTLE_SECONDS)
-            overloaded = overload(service.target, s_rps, seconds, traffic)
-    return {
-        "machine": host,
-        "processes": processes,
-        "store": parse_store_url(store).kind if store else SQLITE,
-        "unary": {
-            "screen_rps": round(s_rps, 1),
-            "baseline_rps": round(b_rps, 1),
-            "ratio": round(s_rps / b_rps, 3),
-            "durable_baseline_rps": round(d_rps, 1),
-            "ratio_durable": round(s_rps / d_rps, 3),
-        },
-        "stream": {
-            "screen_per_s": round(s_stream, 1),
-            "baseline_per_s": round(b_stream, 1),
-            "ratio": round(s_stream / b_stream, 3),
-            "durable_baseline_per_s": round(d_stream, 1),
-            "ratio_durable": round(s_stream / d_stream, 3),
-        },
-        "latency_ms": latency,
-        "streams": streams,
-        "memory": memory,
-        "overload": overloaded,
-        "paxlst": paxlst,
-        "replay": {
-            "screenings": replay,
-            "streams": REPLAY_STREAMS,
-            "seconds": round(replay_s, 2),
-            "durable_baseline_seconds": round(replay_d, 2),
-            "ratio_durable": round(replay_s / replay_d, 3),
-        },
-        "access": access,
-    }
+            task = progress.add_task("", total=None)
+            sustained = 0.0  # the unary phase's rate, which the overload phase doubles
+            if "unary" in phases:
+                progress.update(task, description="unary")
+                rates = in_turn_costed(unary_rps, servers, seconds, traffic)
+                sustained = rates[0].rate
+                result["unary"] = _unary(rates)
+            if "stream" in phases:
+                progress.update(task, description="stream")
+                result["stream"] = _stream(in_turn_costed(stream_per_s, servers, seconds, traffic))
+            if "replay" in phases:
+                progress.update(task, description=f"replay of {replay} screenings")
+                replay_s = replay_seconds(service.target, replay, traffic)
+                replay_d = replay_seconds(servers[2].target, replay, traffic)
+                result["replay"] = {
+                    "screenings": replay,
+                    "streams": REPLAY_STREAMS,
+                    "seconds": round(replay_s, 2),
+                    "durable_baseline_seconds": round(replay_d, 2),
+                    "ratio_durable": round(replay_s / replay_d, 3),
+                }
+            if "access" in phases:
+                progress.update(task, description="mTLS and access control")
+                result["access"] = access_phase(
+                    Path(tmp), env, service, processes, seconds, traffic
+                )
+            if "paxlst" in phases:
+                progress.update(task, description="PAXLST manifests read and screened")
+                result["paxlst"] = paxlst_rate(service.target)
+            if "latency" in phases:
+                progress.update(task, description=f"latency at {rate:g}/s")
+                time.sleep(SETTLE_SECONDS)
+                result["latency_ms"] = latency_at_rate(service.target, rate, seconds, traffic)
+            if "streams" in phases:
+                progress.update(task, description="latency beside open streams")
+                result["streams"] = latency_with_open_streams(
+                    service.target, rate, seconds, traffic
+                )
+            if "memory" in phases:
+                progress.update(task, description="memory", total=screenings * 1.1, completed=0)
+                result["memory"] = memory_growth(
+                    service, screenings, traffic, lambda n: progress.advance(task, n)
+                )
+            if "overload" in phases:
+                # Last: the refused calls leave nothing behind, but the admitted ones'
+                # threads and buffers would weigh on the memory phase's start.
+                progress.update(task, description="overload", total=None)
+                time.sleep(SETTLE_SECONDS)
+                if not sustained:
+                    sustained = unary_rps(service.target, seconds, traffic)
+                result["overload"] = overload(service.target, sustained, seconds, traffic)
+    return result
 
 
 def access_phase(
@@ -192,6 +225,40 @@ def access_phase(
     }
 
 
+def _unary(rates: list[Sliced]) -> dict[str, float]:
+    s, b, d = rates
+    return {
+        "screen_rps": round(s.rate, 1),
+        "baseline_rps": round(b.rate, 1),
+        "ratio": round(s.rate / b.rate, 3),
+        "durable_baseline_rps": round(d.rate, 1),
+        "ratio_durable": round(s.rate / d.rate, 3),
+        **_cpu(rates),
+    }
+
+
+def _stream(rates: list[Sliced]) -> dict[str, float]:
+    s, b, d = rates
+    return {
+        "screen_per_s": round(s.rate, 1),
+        "baseline_per_s": round(b.rate, 1),
+        "ratio": round(s.rate / b.rate, 3),
+        "durable_baseline_per_s": round(d.rate, 1),
+        "ratio_durable": round(s.rate / d.rate, 3),
+        **_cpu(rates),
+    }
+
+
+def _cpu(rates: list[Sliced]) -> dict[str, float]:
+    """Server CPU per call (user + system, all processes), which a loaded host barely moves."""
+    s, b, d = rates
+    return {
+        "cpu_us_per_call": round(s.cpu_us_per_call, 1),
+        "baseline_cpu_us_per_call": round(b.cpu_us_per_call, 1),
+        "durable_baseline_cpu_us_per_call": round(d.cpu_us_per_call, 1),
+    }
+
+
 # Against the durable baseline: a screening is acknowledged only once it is durable,
 # so transport plus a group-committed append is the limit the service can reach.
 TARGETS = {
@@ -209,6 +276,8 @@ TARGETS = {
 def verdicts(result: dict[str, Any]) -> dict[str, bool]:
     out = {}
     for (group, key), (op, limit) in TARGETS.items():
+        if group not in result:
+            continue  # a phase not run (--phases)
         value = result[group][key]
         out[f"{group}.{key}"] = value >= limit if op == ">=" else value <= limit
     return out
@@ -242,6 +311,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             args.replay,
             args.processes,
             args.store,
+            args.phases,
         )
     except BenchError as error:
         print(f"depscreen bench: {error}", file=sys.stderr)
@@ -250,6 +320,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
+    Console().print(_table(result))
+    return 0
+
+
+def _table(result: dict[str, Any]) -> Table:
+    """The figures of the phases that ran, each beside its target."""
     host = result["machine"]
     table = Table(
         title=f"depscreen bench ({host['cpus']} CPUs: {host['cpu']}; Python {host['python']},"
@@ -267,98 +343,126 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     ):
         table.add_column(column)
     met = result["targets_met"]
-    u, s, lat, mem = result["unary"], result["stream"], result["latency_ms"], result["memory"]
-    rep = result["replay"]
+    if "unary" in result:
+        u = result["unary"]
+        table.add_row(
+            "Screen, req/s",
+            f"{u['screen_rps']:.0f}",
+            f"{u['baseline_rps']:.0f} (ratio {u['ratio']:.2f})",
+            f"{u['durable_baseline_rps']:.0f}",
+            f"{u['ratio_durable']:.2f}",
+            "≥ 0.8",
+            str(met["unary.ratio_durable"]),
+        )
+        _cpu_row(table, "Screen, server CPU µs per call", u)
+    if "stream" in result:
+        s = result["stream"]
+        table.add_row(
+            f"ScreenManifest ({MANIFEST_SIZE}), items/s",
+            f"{s['screen_per_s']:.0f}",
+            f"{s['baseline_per_s']:.0f} (ratio {s['ratio']:.2f})",
+            f"{s['durable_baseline_per_s']:.0f}",
+            f"{s['ratio_durable']:.2f}",
+            "≥ 0.8",
+            str(met["stream.ratio_durable"]),
+        )
+        _cpu_row(table, "ScreenManifest, server CPU µs per item", s)
+    if "replay" in result:
+        rep = result["replay"]
+        table.add_row(
+            f"replay of {rep['screenings']} screenings ({rep['streams']} manifests at once), s",
+            f"{rep['seconds']:.1f}",
+            "",
+            f"{rep['durable_baseline_seconds']:.1f}",
+            f"{rep['ratio_durable']:.2f}",
+            "≤ 1.25",
+            str(met["replay.ratio_durable"]),
+        )
+    if "latency_ms" in result:
+        lat = result["latency_ms"]
+        table.add_row(
+            f"Screen p50 / p99 at {lat['rate']:g}/s, ms",
+            f"{lat['p50']:.2f} / {lat['p99']:.2f}",
+            "",
+            "",
+            "",
+            "p99 ≤ 5",
+            str(met["latency_ms.p99"]),
+        )
+    if "streams" in result:
+        st = result["streams"]
+        table.add_row(
+            f"Screen p99 at {st['rate']:g}/s without / with {st['watchers']} watchers"
+            f" and {st['manifest_streams']} manifests open, ms",
+            f"{st['p99_ms_without']:.2f} / {st['p99_ms_with']:.2f}",
+            "",
+            "",
+            "",
+            "≤ 5",
+            str(met["streams.p99_ms_with"]),
+        )
+    if "memory" in result:
+        mem = result["memory"]
+        table.add_row(
+            f"RSS over {mem['screenings']} screenings, MB",
+            f"{mem['rss_start_mb']} → {mem['rss_end_mb']} ({mem['growth_pct']:+.1f} %)",
+            "",
+            "",
+            "",
+            "≤ 10 %",
+            str(met["memory.growth_pct"]),
+        )
+    if "paxlst" in result:
+        pax = result["paxlst"]
+        table.add_row(
+            f"PAXLST of {pax['passengers']} read and screened (preliminary), passengers/s",
+            f"{pax['per_s_median']:.0f} (median of {pax['files']} files)",
+            "",
+            "",
+            "",
+            "",
+            "",
+        )
+    if "overload" in result:
+        ov = result["overload"]
+        table.add_row(
+            f"Screen at {OVERLOAD_FACTOR:g} times the sustained {ov['sustainable_rps']:.0f}/s"
+            f" (offered {ov['offered_rps']:.0f}/s): admitted/s, refused, admitted p50 / p99 ms",
+            f"{ov['admitted_rps']:.0f}, {ov['refused_share']:.0%},"
+            f" {ov['admitted_p50_ms']:.1f} / {ov['admitted_p99_ms']:.1f}",
+            "",
+            "",
+            "",
+            "",
+            "",
+        )
+    if "access" in result:
+        acc = result["access"]
+        table.add_row(
+            "Screen over mTLS + access control, req/s ÷ plain",
+            f"{acc['mtls_rps']:.0f} ÷ {acc['plain_rps']:.0f} = {acc['ratio']:.2f}"
+            f" ({acc['cost_us_per_call']:+.0f} µs per call)",
+            "",
+            f"{acc['durable_baseline_mtls_rps']:.0f} (over mTLS)",
+            f"{acc['ratio_durable']:.2f}",
+            "÷ plain ≥ 0.85",
+            str(met["access.ratio"]),
+        )
+    return table
+
+
+def _cpu_row(table: Table, measure: str, figures: dict[str, float]) -> None:
     table.add_row(
-        "Screen, req/s",
-        f"{u['screen_rps']:.0f}",
-        f"{u['baseline_rps']:.0f} (ratio {u['ratio']:.2f})",
-        f"{u['durable_baseline_rps']:.0f}",
-        f"{u['ratio_durable']:.2f}",
-        "≥ 0.8",
-        str(met["unary.ratio_durable"]),
-    )
-    table.add_row(
-        f"ScreenManifest ({MANIFEST_SIZE}), items/s",
-        f"{s['screen_per_s']:.0f}",
-        f"{s['baseline_per_s']:.0f} (ratio {s['ratio']:.2f})",
-        f"{s['durable_baseline_per_s']:.0f}",
-        f"{s['ratio_durable']:.2f}",
-        "≥ 0.8",
-        str(met["stream.ratio_durable"]),
-    )
-    table.add_row(
-        f"replay of {rep['screenings']} screenings ({rep['streams']} manifests at once), s",
-        f"{rep['seconds']:.1f}",
-        "",
-        f"{rep['durable_baseline_seconds']:.1f}",
-        f"{rep['ratio_durable']:.2f}",
-        "≤ 1.25",
-        str(met["replay.ratio_durable"]),
-    )
-    pax = result["paxlst"]
-    table.add_row(
-        f"PAXLST of {pax['passengers']} read and screened (preliminary), passengers/s",
-        f"{pax['per_s_median']:.0f} (median of {pax['files']} files)",
-        "",
-        "",
-        "",
+        measure,
+        f"{figures['cpu_us_per_call']:.0f}",
+        f"{figures['baseline_cpu_us_per_call']:.0f}",
+        f"{figures['durable_baseline_cpu_us_per_call']:.0f}",
+        f"{figures['durable_baseline_cpu_us_per_call'] / figures['cpu_us_per_call']:.2f}"
+        if figures["cpu_us_per_call"]
+        else "",
         "",
         "",
     )
-    table.add_row(
-        f"Screen p50 / p99 at {lat['rate']:g}/s, ms",
-        f"{lat['p50']:.2f} / {lat['p99']:.2f}",
-        "",
-        "",
-        "",
-        "p99 ≤ 5",
-        str(met["latency_ms.p99"]),
-    )
-    st = result["streams"]
-    table.add_row(
-        f"Screen p99 at {st['rate']:g}/s without / with {st['watchers']} watchers"
-        f" and {st['manifest_streams']} manifests open, ms",
-        f"{st['p99_ms_without']:.2f} / {st['p99_ms_with']:.2f}",
-        "",
-        f"{st['p99_ms_with']:.2f}",
-        "≤ 5",
-        str(met["streams.p99_ms_with"]),
-    )
-    table.add_row(
-        f"RSS over {mem['screenings']} screenings, MB",
-        f"{mem['rss_start_mb']} → {mem['rss_end_mb']} ({mem['growth_pct']:+.1f} %)",
-        "",
-        "",
-        "",
-        "≤ 10 %",
-        str(met["memory.growth_pct"]),
-    )
-    ov = result["overload"]
-    table.add_row(
-        f"Screen at {OVERLOAD_FACTOR:g} times the sustained {ov['sustainable_rps']:.0f}/s"
-        f" (offered {ov['offered_rps']:.0f}/s): admitted/s, refused, admitted p50 / p99 ms",
-        f"{ov['admitted_rps']:.0f}, {ov['refused_share']:.0%},"
-        f" {ov['admitted_p50_ms']:.1f} / {ov['admitted_p99_ms']:.1f}",
-        "",
-        "",
-        "",
-        "",
-        "",
-    )
-    acc = result["access"]
-    table.add_row(
-        "Screen over mTLS + access control, req/s ÷ plain",
-        f"{acc['mtls_rps']:.0f} ÷ {acc['plain_rps']:.0f} = {acc['ratio']:.2f}"
-        f" ({acc['cost_us_per_call']:+.0f} µs per call)",
-        "",
-        f"{acc['durable_baseline_mtls_rps']:.0f} (over mTLS)",
-        f"{acc['ratio_durable']:.2f}",
-        "÷ plain ≥ 0.85",
-        str(met["access.ratio"]),
-    )
-    Console().print(table)
-    return 0
 
 
 def _cmd_backtest_rate(n: int, console: Console, as_json: bool) -> int:
@@ -406,6 +510,14 @@ def add_bench_parser(commands: Any) -> None:
         "--store",
         help="the service's store, which must be empty: the bench fills it with test screenings"
         " and leaves them (default: SQLite in a temporary folder, removed afterwards)",
+    )
+    bench.add_argument(
+        "--phases",
+        type=parse_phases,
+        default=PHASES,
+        metavar="NAME,…",
+        help=f"run only these phases (default: all of {','.join(PHASES)}); the baselines"
+        " start only for unary, stream and replay",
     )
     bench.add_argument(
         "--backtest",

@@ -36,6 +36,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(log_format: str, several_processes: bool) -> None:
+    # Every call writes a line: leave out what no format here shows, as the logging
+    # HOWTO's "Optimization" advises (the caller's frame is looked up by walking the
+    # stack, the thread and process names by a call each).
+    setattr(logging, "_srcfile", None)  # noqa: B010 (private, but documented for this)
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     if log_format == JSON:
         handler.setFormatter(JsonFormatter())
