@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from departure_screening.screening.ruleset import RulesetError
 from departure_screening.screening.shadow_report import shadow_report
 from departure_screening.store.base import ReplayQuery
 from departure_screening.store.factory import open_audit_store
+from departure_screening.store.sqlbase import SqlStore
 
 MODES = {"live": "MODE_LIVE", "training": "MODE_TRAINING"}
 EXIT_FAILED = 1
@@ -102,91 +104,87 @@ def write_report(report: dict[str, Any], out: Path) -> list[Path]:
     return [*written, out / "transitions.png", out / "indicators.png"]
 
 
-def _cmd_backtest(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
+def _reports_missing(command: str) -> bool:
+    """True, having said which, when the report's libraries are not installed."""
     try:
         import jinja2  # noqa: F401
         import matplotlib  # noqa: F401
     except ModuleNotFoundError as exc:  # a server install leaves the report's libraries out
         print(
-            f"depscreen rules backtest: the report needs {exc.name}:"
+            f"depscreen rules {command}: the report needs {exc.name}:"
             " pip install 'departure-screening[reports]'",
             file=sys.stderr,
         )
+        return True
+    return False
+
+
+def _report_from_store(
+    args: argparse.Namespace,
+    command: str,
+    reading: str,
+    read: Callable[[SqlStore, ReplayQuery, Callable[[], None]], Backtest],
+    summary: Callable[[dict[str, Any]], str],
+) -> int:
+    """Read the store's records in the asked range into a report, with a progress bar."""
+    console = Console(stderr=True)
+    query = ReplayQuery(args.since, args.until, args.checkpoint, MODES.get(args.mode or ""))
+    try:
+        store = open_audit_store(args.store)
+    except (ValueError, StoreUnavailable) as exc:
+        print(f"depscreen rules {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        total = store.count_replay_records(query)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(reading, total=total)
+            result = read(store, query, lambda: progress.advance(task))
+    except StoreUnavailable as exc:
+        print(f"depscreen rules {command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        store.close()
+    report = result.to_json()
+    write_report(report, Path(args.out))
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        console.print(f"{summary(report)}; report in {args.out}")
+    return 0
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    if _reports_missing("backtest"):
         return EXIT_USAGE
     try:
         candidate = load_rules(Path(args.rules))
     except (RulesetError, BundleError) as exc:
         print(f"depscreen rules backtest: {args.rules}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    query = ReplayQuery(args.since, args.until, args.checkpoint, MODES.get(args.mode or ""))
-    try:
-        store = open_audit_store(args.store)
-    except (ValueError, StoreUnavailable) as exc:
-        print(f"depscreen rules backtest: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        total = store.count_replay_records(query)
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("replaying", total=total)
-            result: Backtest = run_backtest(
-                store.replay_records(query), candidate, lambda: progress.advance(task)
-            )
-    except StoreUnavailable as exc:
-        print(f"depscreen rules backtest: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        store.close()
-    report = result.to_json()
-    write_report(report, Path(args.out))
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        console.print(
-            f"{report['screenings']} replayed, {report['skipped']} skipped,"
-            f" {report['changed']} changed band; report in {args.out}"
-        )
-    return 0
+    return _report_from_store(
+        args,
+        "backtest",
+        "replaying",
+        lambda store, query, tick: run_backtest(store.replay_records(query), candidate, tick),
+        lambda r: (
+            f"{r['screenings']} replayed, {r['skipped']} skipped, {r['changed']} changed band"
+        ),
+    )
 
 
 def _cmd_shadow_report(args: argparse.Namespace) -> int:
-    console = Console(stderr=True)
-    try:
-        import jinja2  # noqa: F401
-        import matplotlib  # noqa: F401
-    except ModuleNotFoundError as exc:
-        print(
-            f"depscreen rules shadow-report: the report needs {exc.name}:"
-            " pip install 'departure-screening[reports]'",
-            file=sys.stderr,
-        )
+    if _reports_missing("shadow-report"):
         return EXIT_USAGE
-    query = ReplayQuery(args.since, args.until, args.checkpoint, MODES.get(args.mode or ""))
-    try:
-        store = open_audit_store(args.store)
-    except (ValueError, StoreUnavailable) as exc:
-        print(f"depscreen rules shadow-report: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        total = store.count_replay_records(query)
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("reading", total=total)
-            result = shadow_report(store.shadow_records(query), lambda: progress.advance(task))
-    except StoreUnavailable as exc:
-        print(f"depscreen rules shadow-report: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        store.close()
-    report = result.to_json()
-    write_report(report, Path(args.out))
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        console.print(
-            f"{report['screenings']} with a shadow result, {report['skipped']} without,"
-            f" {report['changed']} with another band in the shadow; report in {args.out}"
-        )
-    return 0
+    return _report_from_store(
+        args,
+        "shadow-report",
+        "reading",
+        lambda store, query, tick: shadow_report(store.shadow_records(query), tick),
+        lambda r: (
+            f"{r['screenings']} with a shadow result, {r['skipped']} without,"
+            f" {r['changed']} with another band in the shadow"
+        ),
+    )
 
 
 def _add_range_arguments(parser: Any) -> None:
