@@ -141,10 +141,12 @@ def run_bench(
                 progress.update(task, description="unary")
                 rates = in_turn_costed(unary_rps, servers, seconds, traffic)
                 sustained = rates[0].rate
-                result["unary"] = _unary(rates)
+                result["unary"] = _against_baselines(rates, "rps")
             if "stream" in phases:
                 progress.update(task, description="stream")
-                result["stream"] = _stream(in_turn_costed(stream_per_s, servers, seconds, traffic))
+                result["stream"] = _against_baselines(
+                    in_turn_costed(stream_per_s, servers, seconds, traffic), "per_s"
+                )
             if "replay" in phases:
                 progress.update(task, description=f"replay of {replay} screenings")
                 replay_s = replay_seconds(service.target, replay, traffic)
@@ -225,25 +227,14 @@ def access_phase(
     }
 
 
-def _unary(rates: list[Sliced]) -> dict[str, float]:
+def _against_baselines(rates: list[Sliced], unit: str) -> dict[str, float]:
+    """The service's rate beside both baselines' (``rps`` for calls, ``per_s`` for items)."""
     s, b, d = rates
     return {
-        "screen_rps": round(s.rate, 1),
-        "baseline_rps": round(b.rate, 1),
+        f"screen_{unit}": round(s.rate, 1),
+        f"baseline_{unit}": round(b.rate, 1),
         "ratio": round(s.rate / b.rate, 3),
-        "durable_baseline_rps": round(d.rate, 1),
-        "ratio_durable": round(s.rate / d.rate, 3),
-        **_cpu(rates),
-    }
-
-
-def _stream(rates: list[Sliced]) -> dict[str, float]:
-    s, b, d = rates
-    return {
-        "screen_per_s": round(s.rate, 1),
-        "baseline_per_s": round(b.rate, 1),
-        "ratio": round(s.rate / b.rate, 3),
-        "durable_baseline_per_s": round(d.rate, 1),
+        f"durable_baseline_{unit}": round(d.rate, 1),
         "ratio_durable": round(s.rate / d.rate, 3),
         **_cpu(rates),
     }
