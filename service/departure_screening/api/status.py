@@ -57,17 +57,19 @@ def status_for(error: ScreeningError) -> status_pb2.Status:
 
 
 def _overload_details(error: Overloaded) -> list[any_pb2.Any]:
+    return retry_details(
+        OVERLOADED_REASON, error.retry_after, {"max_commit_queue": str(error.limit)}
+    )
+
+
+def retry_details(
+    reason: str, retry_after: float, metadata: dict[str, str] | None = None
+) -> list[any_pb2.Any]:
     """Why (ErrorInfo) and when to try again (RetryInfo), as gRPC clients read them."""
     info, retry = any_pb2.Any(), any_pb2.Any()
-    info.Pack(
-        error_details_pb2.ErrorInfo(
-            reason=OVERLOADED_REASON,
-            domain=ERROR_DOMAIN,
-            metadata={"max_commit_queue": str(error.limit)},
-        )
-    )
+    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata))
     delay = duration_pb2.Duration()
-    delay.FromMilliseconds(round(error.retry_after * 1000))
+    delay.FromMilliseconds(round(retry_after * 1000))
     retry.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
     return [info, retry]
 

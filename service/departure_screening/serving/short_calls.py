@@ -27,12 +27,11 @@ from concurrent import futures
 from typing import Any, TypeVar
 
 import grpc
-from google.protobuf import any_pb2, duration_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import code_pb2, status_pb2
 from grpc_status import rpc_status
 
 from departure_screening.api.access_log import log_rpc
-from departure_screening.api.status import ERROR_DOMAIN
+from departure_screening.api.status import retry_details
 from departure_screening.metrics import Metrics
 
 T = TypeVar("T")
@@ -146,15 +145,10 @@ class CountingPool(futures.ThreadPoolExecutor):
 
 
 def busy_status(method: str, why: str) -> status_pb2.Status:
-    info, retry = any_pb2.Any(), any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=SERVER_BUSY_REASON, domain=ERROR_DOMAIN))
-    delay = duration_pb2.Duration()
-    delay.FromMilliseconds(round(RETRY_AFTER_SECONDS * 1000))
-    retry.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
     return status_pb2.Status(
         code=code_pb2.RESOURCE_EXHAUSTED,
         message=f"{method}: the server is busy ({why}); retry later",
-        details=[info, retry],
+        details=retry_details(SERVER_BUSY_REASON, RETRY_AFTER_SECONDS),
     )
 
 
