@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from departure_screening.access.client import ClientCredentials
 from departure_screening.bench.children import Child
-from departure_screening.bench.phases import Traffic, in_turn, in_turn_costed
+from departure_screening.bench.phases import Traffic, in_turn, in_turn_costed, replay_in_turn
 
 
 def test_slices_alternate_abba_and_each_rate_is_the_mean_of_its_slices() -> None:
@@ -87,3 +88,19 @@ def test_cpu_per_call_is_the_cpu_of_each_servers_own_slices() -> None:
     # ``seconds``: the figure may come out a little low, never high.
     assert 400 < result[0].cpu_us_per_call <= 500
     assert 1600 < result[1].cpu_us_per_call <= 2000
+
+
+def test_a_replay_is_split_into_parts_taken_in_turn_and_its_times_added() -> None:
+    calls: list[tuple[str, int]] = []
+
+    def replay(target: str, screenings: int, traffic: Traffic) -> float:
+        calls.append((target, screenings))
+        return screenings * {"service": 0.002, "durable": 0.001}[target]
+
+    seconds = replay_in_turn(replay, ["service", "durable"], 10, Traffic("t"), slices=4)
+
+    assert calls == [
+        ("service", 3), ("durable", 3), ("durable", 3), ("service", 3),
+        ("service", 2), ("durable", 2), ("durable", 2), ("service", 2),
+    ]  # fmt: skip
+    assert seconds == pytest.approx([0.02, 0.01])  # every screening replayed on each
