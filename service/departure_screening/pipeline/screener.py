@@ -7,10 +7,11 @@ Validation happens before this (at the API boundary); nothing here knows gRPC.
 
 Concurrent callers share durable commits (``batching.CommitQueue``). What does
 not need the store's write lock is done before it, in the caller's own thread:
-the keys, and for a traveller without a group the whole evaluation, made on the
-assumption of no history. Inside the lock the store says whether that
-assumption holds (it does unless the traveller was postponed before); when it
-does not, the screening is evaluated again there with its real history.
+the keys, and for a traveller without a group the whole evaluation and the
+assessment in the form the store writes it, made on the assumption of no history.
+Inside the lock the store says whether that assumption holds (it does unless the
+traveller was postponed before, or screened from a manifest first); when it does
+not, the screening is evaluated again there with its real history.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from departure_screening.domain import (
@@ -41,6 +42,7 @@ from departure_screening.screening.policy import Policy, PolicyHolder
 from departure_screening.screening.ruleset import Ruleset
 from departure_screening.screening.scoring import Scored
 from departure_screening.store.base import (
+    EncodedAssessment,
     RequestIdRace,
     ScreeningKeys,
     ScreeningTransaction,
@@ -105,14 +107,46 @@ def group_alert(
     )
 
 
+def _assessment(
+    s: Screening,
+    keys: ScreeningKeys,
+    assessment_id: str,
+    at: dt.datetime,
+    policy: Policy,
+    scored: Scored,
+    history: HistoryContext,
+    supersedes: str = "",
+) -> Assessment:
+    return Assessment(
+        assessment_id=assessment_id,
+        request_id=s.request_id,
+        checkpoint=s.checkpoint,
+        mode=s.mode,
+        score=scored.score,
+        band=scored.band,
+        recommended_action=scored.recommended_action,
+        indicators=scored.indicators,
+        ruleset_version=policy.ruleset.version,
+        group=GroupContext(keys.group_key, history.group_members),
+        assessed_at=at,
+        facts=scored.facts,
+        screened_by=s.screened_by,
+        stage=s.stage,
+        not_evaluated=scored.not_evaluated,
+        supersedes=supersedes,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     screening: Screening
     keys: ScreeningKeys
     assessment_id: str
     at: dt.datetime
-    # The evaluation with NO_HISTORY, for a screening without a group.
-    provisional: Scored | None
+    # For a screening without a group: its assessment on the assumption of no history
+    # and nothing to supersede, and that assessment encoded for the store.
+    provisional: Assessment | None
+    encoded: EncodedAssessment | None
     # The ruleset version this screening is evaluated and recorded with, from start to end.
     policy: Policy
 
@@ -235,13 +269,18 @@ class Screener:
 
     def _prepare(self, s: Screening) -> _Prepared:
         keys = self.keys(s)
+        assessment_id, at = self._new_id(), self._clock()
         policy = self._policies.acquire()
+        provisional, encoded = None, None
         try:
-            provisional = None if keys.group_key else evaluate(policy.engine, s, NO_HISTORY)
+            if not keys.group_key:
+                scored = evaluate(policy.engine, s, NO_HISTORY)
+                provisional = _assessment(s, keys, assessment_id, at, policy, scored, NO_HISTORY)
+                encoded = self.store.encode(keys, provisional)
         except BaseException:
             self._policies.release(policy)
             raise
-        return _Prepared(s, keys, self._new_id(), self._clock(), provisional, policy)
+        return _Prepared(s, keys, assessment_id, at, provisional, encoded, policy)
 
     def _commit(self, items: Sequence[_Prepared]) -> list[Result]:
         """One store transaction for the batch: one durable commit for all.
@@ -276,30 +315,20 @@ class Screener:
             return ScreenOutcome(stored.assessment, replayed=True)
         policy = p.policy
         history = tx.history(policy.watchlist, policy.ruleset.context)
+        # The counter screening replaces the preliminary one: groups, history and
+        # metrics count the traveller once.
+        supersedes = "" if s.preliminary else tx.superseded()
         if p.provisional is not None and history == NO_HISTORY:
-            scored = p.provisional
+            if not supersedes:
+                # The usual case: assessed and encoded before the lock.
+                tx.save(p.provisional, None, p.encoded)
+                return ScreenOutcome(p.provisional)
+            assessment = replace(p.provisional, supersedes=supersedes)
         else:
             scored = evaluate(policy.engine, s, history)
-        assessment = Assessment(
-            assessment_id=p.assessment_id,
-            request_id=s.request_id,
-            checkpoint=s.checkpoint,
-            mode=s.mode,
-            score=scored.score,
-            band=scored.band,
-            recommended_action=scored.recommended_action,
-            indicators=scored.indicators,
-            ruleset_version=policy.ruleset.version,
-            group=GroupContext(keys.group_key, history.group_members),
-            assessed_at=p.at,
-            facts=scored.facts,
-            screened_by=s.screened_by,
-            stage=s.stage,
-            not_evaluated=scored.not_evaluated,
-            # The counter screening replaces the preliminary one: groups, history and
-            # metrics count the traveller once.
-            supersedes="" if s.preliminary else tx.superseded(),
-        )
+            assessment = _assessment(
+                s, keys, p.assessment_id, p.at, policy, scored, history, supersedes
+            )
         alert = group_alert(keys, history, policy.ruleset.context.group_alert_members, p.at)
         tx.save(assessment, alert)
         return ScreenOutcome(assessment, alerts=(alert,) if alert else ())

@@ -19,7 +19,12 @@ from departure_screening.errors import StoreUnavailable
 from departure_screening.screening.alerts import AlertHub
 from departure_screening.screening.shadow import ShadowResult
 from departure_screening.store.alert_feed import ALERT_PAGE
-from departure_screening.store.base import ScreeningKeys, ScreeningTransaction, Store
+from departure_screening.store.base import (
+    EncodedAssessment,
+    ScreeningKeys,
+    ScreeningTransaction,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,10 @@ class LateStore:
         self, keys: Sequence[ScreeningKeys]
     ) -> AbstractContextManager[Sequence[ScreeningTransaction]]:
         return self._opened().screenings(keys)
+
+    def encode(self, keys: ScreeningKeys, assessment: Assessment) -> EncodedAssessment | None:
+        store = self._store
+        return None if store is None else store.encode(keys, assessment)
 
     def write_gate(self) -> AbstractContextManager[None]:
         # No gate before the store is there: its ``screenings`` says UNAVAILABLE.

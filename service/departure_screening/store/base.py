@@ -92,6 +92,21 @@ class StoredAssessment:
     fingerprint: str
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedAssessment:
+    """An assessment in the form a store writes it, made before the write lock.
+
+    A store uses it only for the very assessment object it was made from, so an
+    assessment rebuilt under the lock (with history, or superseding a preliminary
+    one) is encoded again there.
+    """
+
+    assessment: Assessment
+    assessed_text: str
+    body: str
+    digest: str
+
+
 class RequestIdRace(StoreUnavailable):
     """Another transaction committed one of the batch's request ids after this one
     looked: this one was rolled back, and run again it finds that assessment. Left
@@ -121,8 +136,15 @@ class ScreeningTransaction(Protocol):
         """For a counter screening: the id of this traveller's latest preliminary assessment
         on this flight and date that no counter assessment supersedes yet, else ""."""
 
-    def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
-        """Stage the assessment (and the alert it raises); durable when the block exits."""
+    def save(
+        self,
+        assessment: Assessment,
+        alert: GroupAlert | None,
+        encoded: EncodedAssessment | None = None,
+    ) -> None:
+        """Stage the assessment (and the alert it raises); durable when the block exits.
+
+        ``encoded``: the store's ``encode`` of this assessment, made earlier."""
 
 
 class Store(Protocol):
@@ -139,6 +161,11 @@ class Store(Protocol):
         The caller works through them in order; each sees what the ones before it
         saved (a group growing within one manifest).
         """
+
+    def encode(self, keys: ScreeningKeys, assessment: Assessment) -> EncodedAssessment | None:
+        """The assessment as this store will write it (body, digest), made outside the
+        write lock so that less of a commit is spent holding it; None for a store that
+        writes no encoded form."""
 
     def write_gate(self) -> AbstractContextManager[None]:
         """Held by a commit queue's leader around taking and running a batch.

@@ -26,6 +26,7 @@ from departure_screening.screening.ruleset import ContextWindows
 from departure_screening.screening.shadow import ShadowResult
 from departure_screening.store.alert_feed import ALERT_PAGE
 from departure_screening.store.base import (
+    EncodedAssessment,
     ScreeningKeys,
     StoredAssessment,
     StoredDecision,
@@ -79,6 +80,9 @@ class MemoryStore:
     def screening(self, keys: ScreeningKeys) -> Iterator[_MemoryTransaction]:
         with self.screenings([keys]) as (tx,):
             yield tx
+
+    def encode(self, keys: ScreeningKeys, assessment: Assessment) -> EncodedAssessment | None:
+        return None  # kept as objects: nothing to encode
 
     @contextmanager
     def screenings(self, keys: Sequence[ScreeningKeys]) -> Iterator[list[_MemoryTransaction]]:
@@ -231,7 +235,12 @@ class _MemoryTransaction:
         rows = self._store._by_traveller.get((k.mode, k.traveller_key), ())
         return open_preliminary([r.assessment for r in rows if r.keys.trip_key == k.trip_key])
 
-    def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
+    def save(
+        self,
+        assessment: Assessment,
+        alert: GroupAlert | None,
+        encoded: EncodedAssessment | None = None,
+    ) -> None:
         # Visible at once to the screenings after it in the same transaction.
         self._store._save(self._keys, assessment)
         self.alert = alert

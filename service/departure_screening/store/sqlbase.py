@@ -33,6 +33,7 @@ from departure_screening.screening.shadow import ShadowResult
 from departure_screening.store import chain
 from departure_screening.store.alert_feed import ALERT_PAGE, AlertFeed
 from departure_screening.store.base import (
+    EncodedAssessment,
     ReplayQuery,
     ReplayRecord,
     RequestIdRace,
@@ -295,6 +296,10 @@ class SqlStore(ABC):
 
     @abstractmethod
     def _instant_param(self, value: dt.datetime) -> Any: ...
+
+    def _instant_text_param(self, value: dt.datetime, text: str) -> Any:
+        """``_instant_param`` of ``value``, whose ``chain.utc_text`` is ``text``."""
+        return self._instant_param(value)
 
     @abstractmethod
     def _date_text(self, value: Any) -> str: ...
@@ -678,14 +683,27 @@ class SqlStore(ABC):
                     found.setdefault(trip, []).append(decode_assessment(str(body)))
         return found
 
+    def encode(self, keys: ScreeningKeys, assessment: Assessment) -> EncodedAssessment:
+        assessed = chain.utc_text(assessment.assessed_at)
+        body = encode_assessment(assessment)
+        columns = assessment_columns(keys, assessment, assessed)
+        return EncodedAssessment(
+            assessment, assessed, body, chain.record_digest(ASSESSMENTS, columns, body)
+        )
+
     def _save(
-        self, batch: _ScreeningBatch, keys: ScreeningKeys, a: Assessment, alert: GroupAlert | None
+        self,
+        batch: _ScreeningBatch,
+        keys: ScreeningKeys,
+        a: Assessment,
+        alert: GroupAlert | None,
+        encoded: EncodedAssessment | None,
     ) -> None:
         db = batch.db
-        assessed = chain.utc_text(a.assessed_at)
-        body = encode_assessment(a)
-        digest = chain.record_digest(ASSESSMENTS, assessment_columns(keys, a, assessed), body)
-        link = batch.chain.append(ASSESSMENTS, a.assessment_id, digest, assessed)
+        if encoded is None or encoded.assessment is not a:
+            encoded = self.encode(keys, a)
+        assessed, body = encoded.assessed_text, encoded.body
+        link = batch.chain.append(ASSESSMENTS, a.assessment_id, encoded.digest, assessed)
         row = (
             a.assessment_id,
             keys.request_id,
@@ -698,7 +716,7 @@ class SqlStore(ABC):
             keys.flight_number,
             self._date_param(keys.departure_date),
             keys.destination_country,
-            self._instant_param(a.assessed_at),
+            self._instant_text_param(a.assessed_at, assessed),
             body,
             link.seq,
         )
@@ -1116,9 +1134,14 @@ class _SqlTransaction:
     def superseded(self) -> str:
         return open_preliminary(self._batch.staged.get(self._keys.trip_key, ()))
 
-    def save(self, assessment: Assessment, alert: GroupAlert | None) -> None:
+    def save(
+        self,
+        assessment: Assessment,
+        alert: GroupAlert | None,
+        encoded: EncodedAssessment | None = None,
+    ) -> None:
         if self._saved:
             raise RuntimeError("a screening transaction saves one assessment")
-        self._batch.store._save(self._batch, self._keys, assessment, alert)
+        self._batch.store._save(self._batch, self._keys, assessment, alert, encoded)
         self._saved = True
         self.alert = alert

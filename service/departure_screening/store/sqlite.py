@@ -312,6 +312,9 @@ class SqliteStore(SqlStore):
     def _instant_param(self, value: dt.datetime) -> Any:
         return chain.utc_text(value)
 
+    def _instant_text_param(self, value: dt.datetime, text: str) -> Any:
+        return text  # stored as the chain's own text: made once, not again under the lock
+
     def _date_text(self, value: Any) -> str:
         return str(value)
 
