@@ -169,6 +169,7 @@ def test_bench_runs_only_the_phases_it_is_given() -> None:
     figures = json.loads(result.stdout)
     assert figures["phases"] == ["latency", "memory"]  # in the order the bench runs them
     assert figures["latency_ms"]["p99"] > 0 and figures["memory"]["rss_start_mb"] > 0
+    assert figures["memory"]["warmup_screenings"] == 500  # a manifest, the least
     assert not {"unary", "stream", "replay", "streams"} & figures.keys()
     assert set(figures["targets_met"]) == {"latency_ms.p99", "memory.growth_pct"}
 

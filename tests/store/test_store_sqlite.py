@@ -135,6 +135,36 @@ def test_the_wal_is_checkpointed_into_the_database_in_the_background(tmp_path: P
         store.close()
 
 
+def test_every_write_of_a_store_goes_through_one_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A connection's page cache (up to 32 MiB) is dropped whenever another connection
+    # has committed since; writes taking turns on several connections emptied and
+    # refilled their caches, and the server's memory grew with the churn.
+    opened: list[sqlite3.Connection] = []
+    connect = SqliteStore._connect
+
+    def recorded(self: SqliteStore, *, read_only: bool = False) -> sqlite3.Connection:
+        conn = connect(self, read_only=read_only)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(SqliteStore, "_connect", recorded)
+    store = SqliteStore(tmp_path / "depscreen.db")
+    try:
+        screen(store, keys("ONE-1"))
+        with store.snapshot() as db:  # a reader holds a connection meanwhile
+            assert db.one("SELECT COUNT(*) FROM assessments") == (1,)
+            screen(store, keys("ONE-2"))
+        screen(store, keys("ONE-3"))
+        assert store.chain_head().seq > 0
+        writers = [conn for conn in opened if conn.total_changes > 0]
+        assert len(opened) >= 2
+        assert len(writers) == 1
+    finally:
+        store.close()
+
+
 COMMITS = 600
 
 

@@ -94,6 +94,8 @@ class SqliteStore(SqlStore):
         self.path = Path(path)
         self._busy_timeout = busy_timeout
         self._idle: list[sqlite3.Connection] = []
+        # Every write of this process, on one connection: see ``_writing_connection``.
+        self._writing: sqlite3.Connection | None = None
         self._pool_lock = threading.Lock()
         # SQLite's busy handler polls with sleeps; queueing this process's writers on
         # a lock first keeps them from polling each other. BEGIN IMMEDIATE still does
@@ -199,11 +201,46 @@ class SqliteStore(SqlStore):
                     self._idle.append(conn)
 
     @contextmanager
+    def _writing_connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection every write of this process takes, under the write lock.
+
+        A connection's page cache is dropped whenever another connection has
+        committed since its last transaction. With writes spread over the pool,
+        the caches emptied and refilled each other by turns, and the allocator,
+        fragmented by their pages, kept growing. One writing connection keeps its
+        cache; the readers' caches stay as small as their reads.
+        """
+        with self._pool_lock:
+            if self._closed:
+                stale, self._writing = self._writing, None
+                if stale is not None:
+                    stale.close()
+                raise StoreUnavailable("the store is closed")
+            conn = self._writing
+        if conn is None:
+            conn = self._connect()
+            self._writing = conn
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        finally:
+            with self._pool_lock:
+                if self._closed:
+                    conn.close()
+                    self._writing = None
+
+    @contextmanager
     def _transaction(
         self, *, locks: Sequence[str] = (), write: bool = True, purge: bool = False
     ) -> Iterator[Db]:
         # ``locks`` need nothing more here: BEGIN IMMEDIATE serialises every writer.
-        with self._writer() if write else nullcontext(), self._connection() as conn:
+        with (
+            self._writer() if write else nullcontext(),
+            self._writing_connection() if write else self._connection() as conn,
+        ):
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             if purge:
                 conn.execute("INSERT INTO purge_guard (active) VALUES (1)")
@@ -290,7 +327,7 @@ class SqliteStore(SqlStore):
             raise StoreUnavailable(f"SQLite store unavailable: {type(e).__name__}: {e}") from e
 
     def _migrate(self) -> tuple[int, ...]:
-        with self._connection() as conn:
+        with self._writing_connection() as conn:
             # Two processes starting at once: the second waits on the write lock,
             # then finds the migrations applied.
             conn.execute("BEGIN IMMEDIATE")
@@ -331,6 +368,12 @@ class SqliteStore(SqlStore):
                 return
             self._closed = True
             idle, self._idle = self._idle, []
+            if not self._write_lock.locked():
+                # No writer is in: none will take it now that the store is closed
+                # (one holding the lock closes it on the way out).
+                if self._writing is not None:
+                    idle.append(self._writing)
+                self._writing = None
         for conn in idle:
             conn.close()
         if self._lock_fd >= 0:
