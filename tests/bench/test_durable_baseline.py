@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -78,3 +81,31 @@ def test_every_acknowledged_request_survives_a_kill(tmp_path: Path) -> None:
     items = [pb.ScreenManifestRequest.FromString(body).screening.request_id for body in rows[10:]]
     assert unary == [s.request_id for s in sent[:10]]
     assert items == [s.request_id for s in sent[10:]]
+
+
+# Each process waits for the same moment, then opens the log: started together.
+_OPEN_AND_APPEND = (
+    "import sys, time\n"
+    "from departure_screening.bench.durable_log import DurableLog\n"
+    "while time.time() < float(sys.argv[3]): pass\n"
+    "log = DurableLog(sys.argv[1])\n"
+    "log.append(sys.argv[2].encode())\n"
+    "log.close()\n"
+)
+
+
+def test_processes_starting_together_on_a_new_database_all_open_it(tmp_path: Path) -> None:
+    """The bench starts a baseline's processes at once; each must get the database."""
+    for round_ in range(5):
+        path = tmp_path / f"round-{round_}.db"
+        at = str(time.time() + 1.0)
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AND_APPEND, str(path), f"p{n}", at],
+                stderr=subprocess.PIPE,
+            )
+            for n in range(3)
+        ]
+        failures = [p.communicate(timeout=60)[1].decode() for p in procs if p.wait(60) != 0]
+        assert failures == []
+        assert sorted(_rows(path)) == [b"p0", b"p1", b"p2"]

@@ -27,13 +27,21 @@ class DurableLog:
     """``append`` returns once the bytes are durable; concurrent appends share a commit."""
 
     def __init__(self, path: str) -> None:
+        self._lock_fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         # Used by the writer thread alone once the constructor returns.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute("CREATE TABLE IF NOT EXISTS requests (id INTEGER PRIMARY KEY, body BLOB)")
-        self._lock_fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # One process at a time: two switching a new database to WAL at once had one
+        # of them fail at once with "database is locked" (no busy wait for that).
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS requests (id INTEGER PRIMARY KEY, body BLOB)"
+            )
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         self._pending: list[_Waiter] = []
         self._cond = threading.Condition()
         self._closed = False
