@@ -91,16 +91,24 @@ def test_cpu_per_call_is_the_cpu_of_each_servers_own_slices() -> None:
 
 
 def test_a_replay_is_split_into_parts_taken_in_turn_and_its_times_added() -> None:
+    service, durable = _Metered("service", 0.002), _Metered("durable", 0.001)
+    children = {"service": service, "durable": durable}
     calls: list[tuple[str, int]] = []
 
     def replay(target: str, screenings: int, traffic: Traffic) -> float:
         calls.append((target, screenings))
-        return screenings * {"service": 0.002, "durable": 0.001}[target]
+        children[target].spent += screenings * children[target].cost
+        return screenings * {"service": 0.004, "durable": 0.002}[target]
 
-    seconds = replay_in_turn(replay, ["service", "durable"], 10, Traffic("t"), slices=4)
+    on_service, on_durable = replay_in_turn(replay, [service, durable], 10, Traffic("t"), slices=4)
 
     assert calls == [
         ("service", 3), ("durable", 3), ("durable", 3), ("service", 3),
         ("service", 2), ("durable", 2), ("durable", 2), ("service", 2),
     ]  # fmt: skip
-    assert seconds == pytest.approx([0.02, 0.01])  # every screening replayed on each
+    # Every screening replayed on each, and each server's CPU counted in its own parts.
+    assert on_service.seconds == pytest.approx(0.04)
+    assert on_durable.seconds == pytest.approx(0.02)
+    assert on_service.server_cpu_seconds == pytest.approx(0.02)
+    assert on_durable.server_cpu_seconds == pytest.approx(0.01)
+    assert on_service.client_cpu_seconds >= 0 and on_durable.client_cpu_seconds >= 0

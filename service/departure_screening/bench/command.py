@@ -51,6 +51,7 @@ from departure_screening.bench.phases import (
     MANIFEST_SIZE,
     OVERLOAD_FACTOR,
     REPLAY_STREAMS,
+    Replayed,
     Sliced,
     Traffic,
     in_turn,
@@ -150,16 +151,10 @@ def run_bench(
                 )
             if "replay" in phases:
                 progress.update(task, description=f"replay of {replay} screenings")
-                replay_s, replay_d = replay_in_turn(
-                    replay_seconds, [service.target, servers[2].target], replay, traffic
+                on_service, on_durable = replay_in_turn(
+                    replay_seconds, [service, servers[2]], replay, traffic
                 )
-                result["replay"] = {
-                    "screenings": replay,
-                    "streams": REPLAY_STREAMS,
-                    "seconds": round(replay_s, 2),
-                    "durable_baseline_seconds": round(replay_d, 2),
-                    "ratio_durable": round(replay_s / replay_d, 3),
-                }
+                result["replay"] = _replay_figures(replay, on_service, on_durable)
             if "access" in phases:
                 progress.update(task, description="mTLS and access control")
                 result["access"] = access_phase(
@@ -232,6 +227,23 @@ def access_phase(
         "ratio_durable": round(mtls_rps / durable_rps, 3),
         # What mTLS and the checks add to each call, on this host with this load.
         "cost_us_per_call": round((1 / mtls_rps - 1 / plain_rps) * 1e6, 1),
+    }
+
+
+def _replay_figures(screenings: int, s: Replayed, d: Replayed) -> dict[str, float]:
+    """Times and their ratio, and the CPU per screening of the servers and the load generator."""
+    return {
+        "screenings": screenings,
+        "streams": REPLAY_STREAMS,
+        "seconds": round(s.seconds, 2),
+        "durable_baseline_seconds": round(d.seconds, 2),
+        "ratio_durable": round(s.seconds / d.seconds, 3),
+        "cpu_us_per_screening": round(s.server_cpu_seconds / screenings * 1e6, 1),
+        "durable_baseline_cpu_us_per_screening": round(d.server_cpu_seconds / screenings * 1e6, 1),
+        "client_cpu_us_per_screening": round(s.client_cpu_seconds / screenings * 1e6, 1),
+        "durable_baseline_client_cpu_us_per_screening": round(
+            d.client_cpu_seconds / screenings * 1e6, 1
+        ),
     }
 
 
@@ -376,6 +388,16 @@ def _table(result: dict[str, Any]) -> Table:
             f"{rep['ratio_durable']:.2f}",
             "≤ 1.25",
             str(met["replay.ratio_durable"]),
+        )
+        table.add_row(
+            "replay, CPU µs per screening: server / load generator",
+            f"{rep['cpu_us_per_screening']:.0f} / {rep['client_cpu_us_per_screening']:.0f}",
+            "",
+            f"{rep['durable_baseline_cpu_us_per_screening']:.0f}"
+            f" / {rep['durable_baseline_client_cpu_us_per_screening']:.0f}",
+            "",
+            "",
+            "",
         )
     if "latency_ms" in result:
         lat = result["latency_ms"]

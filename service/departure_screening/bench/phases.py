@@ -260,27 +260,42 @@ def replay_seconds(
     return time.perf_counter() - started
 
 
+@dataclass(frozen=True)
+class Replayed:
+    """A server's time for a replay, and the CPU its processes and the load generator spent."""
+
+    seconds: float
+    server_cpu_seconds: float
+    client_cpu_seconds: float
+
+
 def replay_in_turn(
     replay: Callable[[str, int, Traffic], float],
-    targets: Sequence[str],
+    children: Sequence[Child],
     screenings: int,
     traffic: Traffic,
     slices: int = PAIRED_SLICES,
-) -> list[float]:
-    """Each target's time for ``replay`` of ``screenings``, in ``slices`` parts taken in turn.
+) -> list[Replayed]:
+    """Each server's time for ``replay`` of ``screenings``, in ``slices`` parts taken in turn.
 
     A day replayed on one server and then on the other saw two hosts whenever the
     host's speed changed between them (ratios of 0.99 to 1.61 in four runs on a busy
     host). In parts taken in turn, every other round in reverse order, a change in
-    speed weighs on both alike, as in ``in_turn``.
+    speed weighs on both alike, as in ``in_turn``. The CPU says where the cores went:
+    the server's processes, and this process, which makes and reads the messages.
     """
-    seconds = [0.0 for _ in targets]
-    turns = list(enumerate(targets))
+    seconds = [0.0 for _ in children]
+    server = [0.0 for _ in children]
+    client = [0.0 for _ in children]
+    turns = list(enumerate(children))
     for i in range(slices):
         part = screenings // slices + (1 if i < screenings % slices else 0)
-        for n, target in turns if i % 2 == 0 else reversed(turns):
-            seconds[n] += replay(target, part, traffic)
-    return seconds
+        for n, child in turns if i % 2 == 0 else reversed(turns):
+            server_before, client_before = child.cpu_seconds(), time.process_time()
+            seconds[n] += replay(child.target, part, traffic)
+            server[n] += child.cpu_seconds() - server_before
+            client[n] += time.process_time() - client_before
+    return [Replayed(*own) for own in zip(seconds, server, client, strict=True)]
 
 
 def memory_growth(

@@ -10,8 +10,9 @@ fingerprints carry theirs, and the old encodings stay here to compare with.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from departure_screening.domain import DecisionRecord, Screening
 from departure_screening.privacy.pseudonym import Pseudonymizer
@@ -20,7 +21,9 @@ VERSION = "f1"
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # The text json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) gave
+    # when fingerprints were first stored (see store.codec.canonical).
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def screening_encoding(s: Screening) -> str:

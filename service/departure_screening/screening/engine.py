@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import durable_rules_engine as core
+import orjson
 
 from departure_screening.screening.ruleset import Ruleset
 
@@ -101,7 +102,7 @@ class RuleEngine:
     def evaluate(self, facts: Mapping[str, Any]) -> list[str]:
         """Indicator codes whose conditions hold for ``facts``, in no particular order."""
         sid = f"s{next(_session_ids)}"
-        fact = json.dumps({**facts, "sid": sid, FACT_MARKER: 1}, ensure_ascii=False)
+        fact = orjson.dumps({**facts, "sid": sid, FACT_MARKER: 1}).decode()
         fired: list[str] = []
         try:
             result = core.assert_fact(self._handle, fact)
